@@ -1,0 +1,1 @@
+"""LeNet on MNIST: the model, its data, training, preprocessing and checkpoints."""

@@ -1,0 +1,120 @@
+"""Real MNIST as normalised, padded tensors, decoded once per process.
+
+Where the files come from, in order: the data folder itself; the gzip copies shipped in
+`lenet/assets/mnist` (so training works offline); a torchvision download.
+"""
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torchvision.datasets import MNIST
+from torchvision.datasets.utils import check_integrity, extract_archive
+
+# The training set's pixel statistics, defined once for training and inference alike.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+PAD = 2  # 28 + 2 * 2 = 32, the input size LeNet expects
+BACKGROUND = (0.0 - MNIST_MEAN) / MNIST_STD  # a black pixel after normalisation
+
+# md5 of the four original, uncompressed files.
+RAW_FILES = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+SHIPPED_DIR = Path(__file__).parent / "assets" / "mnist"
+
+
+class MnistUnavailable(RuntimeError):
+    """MNIST could be neither found, extracted nor downloaded."""
+
+
+@dataclass(frozen=True)
+class Mnist:
+    train_images: torch.Tensor  # (60000, 1, 32, 32) float32, normalised
+    train_labels: torch.Tensor  # (60000,) int64
+    test_images: torch.Tensor  # (10000, 1, 32, 32) float32, normalised
+    test_labels: torch.Tensor  # (10000,) int64
+
+
+def default_data_dir() -> Path:
+    """`LENET_DATA_DIR` if set, else a per-user cache folder that is writable on any host."""
+    if env := os.environ.get("LENET_DATA_DIR"):
+        return Path(env)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "lenet" / "data"
+
+
+def raw_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "MNIST" / "raw"
+
+
+def missing_files(data_dir: Path) -> list[str]:
+    return [name for name, md5 in RAW_FILES.items() if not check_integrity(raw_dir(data_dir) / name, md5)]
+
+
+def ensure_mnist(data_dir: Path, shipped_dir: Path = SHIPPED_DIR, download: bool = True) -> Path:
+    """Make the four raw files present and intact in `data_dir`; return their folder."""
+    folder = raw_dir(data_dir)
+    try:
+        for name in missing_files(data_dir):
+            archive = shipped_dir / f"{name}.gz"
+            if archive.is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                extract_archive(str(archive), str(folder))
+        if (still_missing := missing_files(data_dir)) and download:
+            print(f"Downloading MNIST into {folder} (missing: {', '.join(still_missing)})")
+            MNIST(str(data_dir), download=True)
+    except (OSError, RuntimeError) as error:
+        raise MnistUnavailable(_help(folder, f"{type(error).__name__}: {error}")) from error
+    if still_missing := missing_files(data_dir):
+        raise MnistUnavailable(_help(folder, f"missing or corrupt: {', '.join(still_missing)}"))
+    return folder
+
+
+def _help(folder: Path, cause: str) -> str:
+    names = "\n".join(f"  {name}  (md5 {md5})" for name, md5 in RAW_FILES.items())
+    return (
+        f"MNIST is not available ({cause}).\n"
+        f"Put these four uncompressed files into {folder}:\n{names}\n"
+        "or connect to the internet so torchvision can download them, "
+        "or set LENET_DATA_DIR (or --data-dir) to a folder that holds MNIST/raw/."
+    )
+
+
+def to_network_input(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 digits (N, 28, 28), white on black, -> normalised (N, 1, 32, 32) float32."""
+    x = pixels.to(torch.float32).div_(255).sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1)
+    return F.pad(x, (PAD, PAD, PAD, PAD), value=BACKGROUND)
+
+
+def to_pixels(x: torch.Tensor) -> torch.Tensor:
+    """The inverse of `to_network_input`: (N, 1, 32, 32) -> (N, 28, 28) uint8 for display."""
+    digits = x[:, 0, PAD:-PAD, PAD:-PAD] * MNIST_STD + MNIST_MEAN
+    return (digits * 255).round().clamp(0, 255).to(torch.uint8)
+
+
+_cache: dict[Path, Mnist] = {}
+_cache_lock = threading.Lock()
+
+
+def load_mnist(data_dir: Path | None = None) -> Mnist:
+    """MNIST as tensors, decoded once per process and data folder, shared by every caller."""
+    key = Path(data_dir or default_data_dir()).resolve()
+    with _cache_lock:
+        if key not in _cache:
+            ensure_mnist(key)
+            train = MNIST(str(key), train=True)
+            test = MNIST(str(key), train=False)
+            _cache[key] = Mnist(
+                train_images=to_network_input(train.data),
+                train_labels=train.targets.long(),
+                test_images=to_network_input(test.data),
+                test_labels=test.targets.long(),
+            )
+        return _cache[key]

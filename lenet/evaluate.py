@@ -1,0 +1,36 @@
+"""Test-set accuracy and confusion counts, in large batches without autograd."""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float  # 0-1
+    confusion: list[list[int]]  # confusion[true][predicted] counts
+    predictions: torch.Tensor  # (N,) predicted labels, on the CPU
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> Evaluation:
+    was_training = model.training
+    model.eval()
+    predictions = torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    model.train(was_training)
+    confusion = torch.bincount(labels * NUM_CLASSES + predictions, minlength=NUM_CLASSES**2)
+    return Evaluation(
+        accuracy=(predictions == labels).float().mean().item(),
+        confusion=confusion.view(NUM_CLASSES, NUM_CLASSES).tolist(),
+        predictions=predictions.cpu(),
+    )
+
+
+def misclassified(evaluation: Evaluation, labels: torch.Tensor, limit: int) -> list[tuple[int, int, int]]:
+    """(index, true label, predicted label) of the first `limit` wrong predictions."""
+    labels = labels.cpu()
+    wrong = (evaluation.predictions != labels).nonzero().squeeze(1)[:limit].tolist()
+    return [(i, int(labels[i]), int(evaluation.predictions[i])) for i in wrong]

