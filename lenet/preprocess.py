@@ -1,0 +1,98 @@
+"""Turn a drawing or a photo of a digit into the network's input, the way MNIST was made.
+
+MNIST's recipe: the digit's bounding box scaled (aspect kept) so its longer side is 20 px, placed
+in a 28 x 28 field with its centre of mass at the centre, white ink on black.
+"""
+
+import io
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from lenet.data import to_network_input
+
+INK = 0.2  # a pixel is ink above this share of full brightness
+DIGIT_SIZE = 20  # longer side of the digit's box, in MNIST pixels
+FIELD = 28
+MIN_EXTENT = 0.04  # a mark smaller than this share of the drawing's size is a dot, not a digit
+MAX_INK = 0.6  # more ink than this share of the area is not a digit on a background
+MAX_PIXELS = 25_000_000  # larger images are refused before they are decoded (decompression bombs)
+WORKING_SIZE = 560  # uploads are shrunk to at most this many pixels a side before the MNIST steps
+
+
+class NotADigit(ValueError):
+    """The image holds nothing that can be read as a digit; the message says what to do."""
+
+
+def grayscale(image: np.ndarray) -> torch.Tensor:
+    """(H, W), (H, W, 3) or (H, W, 4) uint8 -> (H, W) float in [0, 1]; transparency is black."""
+    pixels = torch.from_numpy(np.ascontiguousarray(image)).float() / 255
+    if pixels.ndim == 2:
+        return pixels
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3, 4):
+        raise NotADigit(f"expected a grayscale, RGB or RGBA image, got an array of shape {tuple(image.shape)}")
+    gray = pixels[..., :3].amax(dim=2) if pixels.shape[2] >= 3 else pixels[..., 0]
+    return gray * pixels[..., 3] if pixels.shape[2] == 4 else gray
+
+
+def read_image(raw: bytes) -> np.ndarray:
+    """An uploaded image file -> (H, W) uint8 gray. Transparent images: the opaque part is the ink."""
+    with Image.open(io.BytesIO(raw)) as image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise NotADigit(f"the image is {width} x {height} pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
+        image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at a reduced size
+        image.thumbnail((WORKING_SIZE, WORKING_SIZE))
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            alpha = np.asarray(image.convert("RGBA"))[..., 3]
+            if alpha.min() < 128 <= alpha.max():
+                return alpha
+        return np.asarray(image.convert("L"))
+
+
+def white_on_black(gray: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Invert dark ink on a light background (paper, photos); say whether it was inverted."""
+    border = torch.cat([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if border.median() > 0.5:
+        return 1 - gray, True
+    return gray, False
+
+
+def center_digit(gray: torch.Tensor) -> torch.Tensor:
+    """A white-on-black (H, W) image -> the MNIST-style (28, 28) uint8 digit."""
+    ink = gray > INK
+    if not ink.any():
+        raise NotADigit("Nothing drawn yet: draw a digit.")
+    if ink.float().mean() > MAX_INK:
+        raise NotADigit("The image is mostly ink: draw a single digit on an empty background.")
+    rows, cols = ink.any(dim=1).nonzero().squeeze(1), ink.any(dim=0).nonzero().squeeze(1)
+    top, bottom, left, right = rows[0].item(), rows[-1].item() + 1, cols[0].item(), cols[-1].item() + 1
+    height, width = bottom - top, right - left
+    if max(height, width) < MIN_EXTENT * max(gray.shape):
+        raise NotADigit("That is only a dot: draw a whole digit, larger.")
+    digit = torch.where(ink, gray, 0.0)[top:bottom, left:right]
+    scale = DIGIT_SIZE / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    digit = F.interpolate(digit[None, None], size=size, mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    digit = digit.clamp(0, 1) / digit.max()
+
+    # Place it so that its centre of mass lands on the field's centre.
+    ys, xs = torch.arange(size[0]).float(), torch.arange(size[1]).float()
+    mass = digit.sum()
+    com_y, com_x = (digit.sum(1) @ ys / mass).item(), (digit.sum(0) @ xs / mass).item()
+    top = min(max(round(FIELD / 2 - com_y), 0), FIELD - size[0])
+    left = min(max(round(FIELD / 2 - com_x), 0), FIELD - size[1])
+    field = torch.zeros(FIELD, FIELD)
+    field[top : top + size[0], left : left + size[1]] = digit
+    return (field * 255).round().to(torch.uint8)
+
+
+def prepare(image: np.ndarray, detect_inversion: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """An image of a digit -> (the 28 x 28 uint8 digit, the (1, 1, 32, 32) network input)."""
+    gray = grayscale(image)
+    if detect_inversion:
+        gray, _ = white_on_black(gray)
+    digit = center_digit(gray)
+    return digit, to_network_input(digit[None])

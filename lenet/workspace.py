@@ -1,0 +1,153 @@
+"""One person's model, its optimizer state, history and training run, independent of any UI.
+
+Training runs in a background thread that never touches the UI: it writes into a lock-protected
+`TrainingRun` that a page reads whenever it redraws. Inference always uses a published copy of
+the weights, so it sees a consistent model even while a run changes the real one.
+"""
+
+import copy
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+from lenet.data import Mnist, load_mnist
+from lenet.evaluate import Evaluation
+from lenet.model import Net
+from lenet.train import EpochEnd, Finished, Steps, TrainConfig, fit, resolve_device
+
+
+@dataclass
+class TrainingRun:
+    """What a page needs to draw a run; written by the training thread under `lock`."""
+
+    config: TrainConfig
+    device: str = "cpu"  # the resolved device: "cuda:0", "cpu", ...
+    state: str = "starting"  # starting, loading data, training, completed, stopped, diverged, failed
+    message: str = ""
+    losses: list[float] = field(default_factory=list)
+    total_steps: int = 0
+    epoch: int = 0
+    images_per_second: float = 0.0
+    epochs: list[dict] = field(default_factory=list)  # one record per finished epoch
+    evaluation: Evaluation | None = None
+    started_at: float = field(default_factory=time.time)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("starting", "loading data", "training")
+
+    def view(self) -> "TrainingRun":
+        """A consistent copy of the run for drawing, taken under the lock."""
+        with self.lock:
+            return replace(self, losses=list(self.losses), epochs=list(self.epochs))
+
+    def seconds_left(self) -> float | None:
+        done = len(self.losses)
+        if not done or not self.images_per_second:
+            return None
+        return (self.total_steps - done) * self.config.batch_size / self.images_per_second
+
+
+class Workspace:
+    """A model with everything that belongs to it: one per browser session."""
+
+    def __init__(self, state_dict: dict | None, origin: str):
+        self.model = Net()
+        if state_dict is not None:
+            self.model.load_state_dict(state_dict)
+        self.origin = origin  # "pretrained", "random init" or "uploaded"
+        self.history: list[dict] = []  # epoch records of every run on this model
+        self.optimizer_state: dict | None = None
+        self.run: TrainingRun | None = None
+        self._published = copy.deepcopy(self.model)
+
+    @property
+    def training(self) -> bool:
+        return self.run is not None and self.run.active
+
+    @property
+    def epochs_trained(self) -> int:
+        return len(self.history)
+
+    @property
+    def last_accuracy(self) -> float | None:
+        return self.history[-1]["test_accuracy"] if self.history else None
+
+    def inference_model(self) -> Net:
+        """A CPU copy of the weights that no run changes; replaced, never mutated, as a run goes on."""
+        return self._published
+
+    def reset(self, state_dict: dict | None, origin: str) -> None:
+        if self.training:
+            raise RuntimeError("Stop the training run before resetting the model.")
+        self.__init__(state_dict, origin)
+
+    def load(self, state_dict: dict, origin: str, history: list[dict]) -> None:
+        self.reset(state_dict, origin)
+        self.history = list(history)
+
+    def start(self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist) -> TrainingRun:
+        """Start training in a background thread; refused while a run is going."""
+        if self.training:
+            raise RuntimeError("A run is already going: stop it first.")
+        device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
+        self.run = run = TrainingRun(config, device=str(device))
+        run.thread = threading.Thread(target=self._train, args=(run, data), name="lenet-training", daemon=True)
+        run.thread.start()
+        return run
+
+    def stop(self, wait: float = 0.0) -> None:
+        if self.run is not None:
+            self.run.stop_requested.set()
+            if wait and self.run.thread is not None:
+                self.run.thread.join(wait)
+
+    def _publish(self) -> None:
+        snapshot = Net()
+        snapshot.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()})
+        self._published = snapshot
+
+    def _train(self, run: TrainingRun, data: Callable[[], Mnist]) -> None:
+        try:
+            with run.lock:
+                run.state = "loading data"
+            mnist = data()
+            with run.lock:
+                run.state = "training"
+            for event in fit(self.model, run.config, mnist, run.stop_requested, self.optimizer_state):
+                self._record(run, event)
+        except Exception as error:  # shown on the page; the thread must never die silently
+            with run.lock:
+                run.state, run.message = "failed", f"{type(error).__name__}: {error}"
+        finally:
+            self.model.to("cpu")
+            self._publish()
+
+    def _record(self, run: TrainingRun, event: Steps | EpochEnd | Finished) -> None:
+        if isinstance(event, Steps):
+            with run.lock:
+                run.losses.extend(event.losses)
+                run.total_steps, run.epoch = event.total_steps, event.epoch
+                run.images_per_second = event.images_per_second
+            self._publish()
+        elif isinstance(event, EpochEnd):
+            record = {
+                "epoch": len(self.history) + 1,
+                "train_loss": event.train_loss,
+                "test_accuracy": event.evaluation.accuracy,
+                "seconds": event.seconds,
+                "images_per_second": event.images_per_second,
+                "config": asdict(run.config),
+            }
+            self.history.append(record)
+            with run.lock:
+                run.epochs.append(record)
+                run.evaluation = event.evaluation
+        else:
+            self.optimizer_state = event.optimizer_state
+            with run.lock:
+                run.state, run.message, run.evaluation = event.reason, event.message, event.evaluation

@@ -1,0 +1,54 @@
+"""Architecture: the module as PyTorch prints it, its parameters, shapes, filters and one training step."""
+
+import streamlit as st
+
+from lenet import figures, session
+from lenet.anatomy import layer_shapes, parameter_table, walkthrough
+from lenet.model import parameter_count
+
+ws = session.page("Architecture", "🧩")
+model = ws.inference_model()
+st.title("Architecture")
+st.caption("The network of PyTorch's tutorial, layer by layer, with the current weights of your model.")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("print(net)")
+    st.code(str(model), language="text")
+    st.subheader("Output shape of each layer")
+    st.dataframe(layer_shapes(model), hide_index=True)
+with right:
+    st.subheader("Parameters")
+    st.dataframe(parameter_table(model), hide_index=True)
+    st.markdown(f"**{parameter_count(model):,} weights in all.**")
+
+st.subheader("Filters")
+st.caption("The 3 x 3 kernels the convolutions slide over the image; blue is positive, red negative.")
+st.plotly_chart(figures.filters(model.conv1.weight, "conv1"), key="conv1-filters")
+with st.expander("conv2: 16 filters x 6 input channels"):
+    st.plotly_chart(figures.filters(model.conv2.weight, "conv2"), key="conv2-filters")
+
+st.subheader("The tutorial, step by step")
+st.caption("Run on a copy of your model: a random input, MSELoss against a random target, backward(), one SGD step.")
+seed = st.number_input("Random seed", min_value=0, max_value=10_000, value=0, step=1)
+steps = walkthrough(model, seed=int(seed))
+st.code(
+    "input = torch.randn(1, 1, 32, 32)\n"
+    f"out = net(input)  # {[round(v, 4) for v in steps.output[0].tolist()]}\n"
+    "target = torch.randn(1, 10)\n"
+    f"loss = nn.MSELoss()(out, target)  # {steps.loss:.4f}\n"
+    "net.zero_grad()\n"
+    f"net.conv1.bias.grad  # before backward: {[round(v, 4) for v in steps.bias_grad_before.tolist()]}\n"
+    "loss.backward()\n"
+    f"net.conv1.bias.grad  # after backward:  {[round(v, 4) for v in steps.bias_grad_after.tolist()]}\n"
+    "optim.SGD(net.parameters(), lr=0.01).step()",
+    language="python",
+)
+st.dataframe(
+    steps.parameter_change,
+    hide_index=True,
+    column_config={
+        "largest change": st.column_config.NumberColumn(format="%.2e"),
+        "mean change": st.column_config.NumberColumn(format="%.2e"),
+    },
+)

@@ -1,0 +1,77 @@
+"""Every page through Streamlit's AppTest: renders, shares one workspace, trains in the background."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["pages/1_Train.py", "pages/2_Architecture.py", "pages/3_Sketch_pad.py"]
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    assert not at.exception
+    yield at
+    workspace = at.session_state["workspace"]
+    workspace.stop(wait=30)
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_renders_with_the_same_workspace(app, page):
+    workspace = app.session_state["workspace"]
+    app.switch_page(page).run()
+    assert not app.exception
+    assert app.session_state["workspace"] is workspace
+    assert any("Your model" in m.value for m in app.sidebar.markdown)
+
+
+def test_architecture_prints_the_tutorial_module(app):
+    app.switch_page("pages/2_Architecture.py").run()
+    assert any("(fc1): Linear(in_features=576, out_features=120, bias=True)" in c.value for c in app.code)
+    assert any("81,194" in m.value for m in app.markdown)
+
+
+def test_sketch_pad_prompts_before_anything_is_drawn(app):
+    app.switch_page("pages/3_Sketch_pad.py").run()
+    assert any("Nothing drawn yet" in i.value for i in app.info)
+
+
+def test_a_short_run_ends_with_a_history(app):
+    app.switch_page("pages/1_Train.py").run()
+    workspace = app.session_state["workspace"]
+    epochs_before = workspace.epochs_trained
+    app.selectbox(key="train_subset").set_value("1,000")
+    app.number_input(key="train_epochs").set_value(1)
+    button(app, "Start").click().run()
+    assert workspace.run is not None
+    workspace.run.thread.join(120)
+    app.run()
+    assert not app.exception
+    assert workspace.run.state == "completed"
+    assert workspace.epochs_trained == epochs_before + 1
+    assert 0.5 < workspace.last_accuracy <= 1
+    assert any("Where the model is wrong" in h.value for h in app.subheader)
+
+
+def test_a_running_run_survives_reruns_and_page_switches(app):
+    app.switch_page("pages/1_Train.py").run()
+    workspace = app.session_state["workspace"]
+    app.selectbox(key="train_preset").set_value("tutorial").run()
+    assert app.number_input(key="train_lr").value == 0.01
+    button(app, "Start").click().run()
+    run = workspace.run
+    app.run()
+    app.switch_page("pages/3_Sketch_pad.py").run()
+    app.switch_page("pages/1_Train.py").run()
+    assert not app.exception
+    assert workspace.run is run and run.active
+    assert app.number_input(key="train_lr").value == 0.01  # the settings survived the page switch
+    assert button(app, "Start").disabled  # one run at a time, and the workspace refuses a second too
+    with pytest.raises(RuntimeError, match="already going"):
+        workspace.start(run.config)
+    button(app, "Stop").click().run()
+    assert run.state == "stopped"

@@ -1,0 +1,122 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from lenet.checkpoint import PRETRAINED, load_checkpoint
+from lenet.data import to_network_input, to_pixels
+from lenet.inference import probabilities
+from lenet.model import Net
+from lenet.preprocess import NotADigit, center_digit, prepare, read_image
+
+
+def canvas_with(digit: np.ndarray, size: int, top: int, left: int, scale: int) -> np.ndarray:
+    """A black RGBA canvas like the sketch pad's, with a 28 x 28 digit drawn `scale` times larger."""
+    big = F.interpolate(torch.from_numpy(digit).float()[None, None], scale_factor=scale, mode="bilinear")[0, 0]
+    canvas = np.zeros((size, size, 4), dtype=np.uint8)
+    canvas[..., 3] = 255
+    region = big.clamp(0, 255).round().byte().numpy()
+    h, w = region.shape
+    canvas[top : top + h, left : left + w, :3] = region[..., None]
+    return canvas
+
+
+def center_of_mass(field: torch.Tensor) -> tuple[float, float]:
+    f = field.float()
+    ys, xs = torch.arange(28).float(), torch.arange(28).float()
+    return (f.sum(1) @ ys / f.sum()).item(), (f.sum(0) @ xs / f.sum()).item()
+
+
+def extent(field: torch.Tensor) -> int:
+    rows, cols = field.nonzero()[:, 0], field.nonzero()[:, 1]
+    return max(rows.max() - rows.min(), cols.max() - cols.min()).item() + 1
+
+
+def test_a_centred_mnist_digit_stays_put(mnist):
+    for digit in to_pixels(mnist.test_images[:200]):
+        again = center_digit(digit.float() / 255)
+        before, after = center_of_mass(digit), center_of_mass(again)
+        assert abs(before[0] - after[0]) <= 1 and abs(before[1] - after[1]) <= 1  # integer shifts, as MNIST
+        assert abs(extent(again) - extent(digit)) <= 2
+
+
+def test_a_small_off_centre_digit_is_moved_and_scaled():
+    image = np.zeros((280, 280), dtype=np.uint8)
+    image[10:40, 230:245] = 255  # a small bar in the top-right corner: 30 px high, 15 wide
+    field = center_digit(torch.from_numpy(image).float() / 255)
+    rows, cols = field.nonzero()[:, 0], field.nonzero()[:, 1]
+    assert rows.max() - rows.min() + 1 == 20  # the longer side scaled to 20 px
+    assert cols.max() - cols.min() + 1 == 10  # the aspect ratio kept
+    com_y, com_x = center_of_mass(field)
+    assert abs(com_y - 14) <= 0.5 and abs(com_x - 14) <= 0.5  # where MNIST puts it
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((280, 280), np.uint8), "Nothing drawn"),
+        (np.pad(np.full((4, 4), 255, np.uint8), 138), "dot"),
+        (np.full((280, 280), 255, np.uint8), "mostly ink"),
+    ],
+)
+def test_inputs_that_are_not_digits_say_so(image, message):
+    with pytest.raises(NotADigit, match=message):
+        prepare(image)
+
+
+def test_drawn_mnist_digits_keep_the_models_prediction(mnist):
+    """Test digits drawn 10x larger at other places on a 280 x 280 canvas read as the originals."""
+    model = Net()
+    load_checkpoint(PRETRAINED, model)
+    count, generator = 300, torch.Generator().manual_seed(0)
+    digits = to_pixels(mnist.test_images[:count]).numpy()
+    expected = probabilities(model, mnist.test_images[:count]).argmax(1)
+    redrawn = []
+    for digit in digits:
+        scale = int(torch.randint(5, 10, (1,), generator=generator))
+        top, left = (int(v) for v in torch.randint(0, 280 - 28 * scale + 1, (2,), generator=generator))
+        redrawn.append(prepare(canvas_with(digit, 280, top, left, scale))[1])
+    agreement = (probabilities(model, torch.cat(redrawn)).argmax(1) == expected).float().mean().item()
+    print(f"prediction agreement after drawing and preprocessing: {agreement:.1%}")
+    assert agreement >= 0.97
+
+
+def test_network_input_uses_the_training_normalisation():
+    digit = torch.zeros(28, 28, dtype=torch.uint8)
+    digit[4:24, 12:16] = 255
+    _, x = prepare(digit.numpy())
+    assert x.shape == (1, 1, 32, 32)
+    torch.testing.assert_close(x, to_network_input(center_digit(digit.float() / 255)[None]))
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_black_on_white_uploads_are_inverted():
+    image = Image.new("L", (300, 200), 255)
+    image.paste(0, (140, 40, 160, 160))  # a dark vertical bar on paper: a 1
+    digit, _ = prepare(read_image(png(image)), detect_inversion=True)
+    assert digit[:, 12:16].float().mean() > 100 and digit[:, :8].max() == 0
+
+
+def test_transparent_uploads_use_the_opaque_part_as_ink():
+    image = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    image.paste((20, 20, 20, 255), (45, 10, 55, 90))  # dark ink on a transparent background
+    digit, _ = prepare(read_image(png(image)), detect_inversion=True)
+    assert digit.float().mean() > 10
+
+
+def test_decompression_bombs_are_refused_before_decoding():
+    with pytest.raises(NotADigit, match="megapixels"):
+        read_image(png(Image.new("1", (6000, 6000))))
+
+
+def test_non_images_are_refused():
+    with pytest.raises(Image.UnidentifiedImageError):
+        read_image(b"not an image at all")
