@@ -28,7 +28,7 @@ class NotADigit(ValueError):
 
 def grayscale(image: np.ndarray) -> torch.Tensor:
     """(H, W), (H, W, 3) or (H, W, 4) uint8 -> (H, W) float in [0, 1]; transparency is black."""
-    pixels = torch.from_numpy(np.ascontiguousarray(image)).float() / 255
+    pixels = torch.from_numpy(np.array(image)).float() / 255  # a copy: decoded images are read-only
     if pixels.ndim == 2:
         return pixels
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3, 4):

@@ -6,7 +6,6 @@ from lenet.checkpoint import PRETRAINED, read_checkpoint
 from lenet.model import Net
 from lenet.workspace import Workspace
 
-
 KEEP_PREFIX = "train_"  # widgets whose values outlive a visit to another page
 
 

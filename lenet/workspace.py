@@ -6,15 +6,40 @@ the weights, so it sees a consistent model even while a run changes the real one
 """
 
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
 
 from lenet.data import Mnist, load_mnist
 from lenet.evaluate import Evaluation
 from lenet.model import Net
 from lenet.train import EpochEnd, Finished, Steps, TrainConfig, fit, resolve_device
+
+
+def available_cores() -> int:
+    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (containers, clouds)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def training_threads() -> int:
+    """Torch threads for a run inside the app: one core stays free for the server and the other sessions.
+
+    With every core busy, OpenMP's threads wait on each other: measured on 2 cores with a browser on
+    the same machine, a run with 2 threads trained at 900 images/s, with 1 thread at 9,800.
+    """
+    return max(1, available_cores() - 1)
 
 
 @dataclass
@@ -116,6 +141,7 @@ class Workspace:
             with run.lock:
                 run.state = "loading data"
             mnist = data()
+            torch.set_num_threads(training_threads())
             with run.lock:
                 run.state = "training"
             for event in fit(self.model, run.config, mnist, run.stop_requested, self.optimizer_state):

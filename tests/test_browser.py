@@ -1,0 +1,280 @@
+"""A person's path through the app: a real `streamlit run` server, driven in headless Chromium."""
+
+import math
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PAGES = {
+    "": "Learn how a convolutional network is trained",
+    "Train": "Train",
+    "Architecture": "Architecture",
+    "Sketch_pad": "Sketch pad",
+}
+# On a deep link Streamlit's frontend first asks for its endpoints below the page's path, gets a 404,
+# then asks at the root. Those two probes are Streamlit's own; every other failed request counts.
+STREAMLIT_PROBE = re.compile(r"/[A-Za-z_]+/_stcore/(health|host-config)$")
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for these tests")
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium): browser tests skipped", allow_module_level=True)
+
+
+class Server:
+    """`streamlit run app.py` on a free loopback port, stopped by its own pid."""
+
+    def __init__(self, tmp: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"streamlit-{self.port}.log"
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{self.log.read_text()}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.log.read_text()
+
+
+def assert_clean_log(log: str) -> None:
+    problems = [line for line in log.splitlines() if re.search(r"Traceback|Error|Exception|Examining the path", line)]
+    assert not problems, "server log:\n" + log
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("server"))
+    yield server
+    assert_clean_log(server.stop())
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    server = Server(tmp_path)
+    yield server
+    assert_clean_log(server.stop())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser session that fails the test on any console error, failed request or exception box."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and not STREAMLIT_PROBE.search(message.location.get("url", "")):
+            problems.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def on_response(response):
+        if response.status >= 400 and not (response.status == 404 and STREAMLIT_PROBE.search(response.url)):
+            problems.append(f"HTTP {response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url} {request.failure}"))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    yield page
+    assert page.locator('[data-testid="stException"]').count() == 0, "an exception box is on the page"
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+def wait_idle(page, title: str) -> None:
+    page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def screenshot(page, name: str) -> None:
+    """Kept under artifacts/ by every run; UPDATE_SCREENSHOTS=1 also refreshes the README's copies."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
+
+
+@pytest.mark.parametrize("path", ["Train", "Architecture", "Sketch_pad"])
+def test_deep_link_as_the_first_request_of_a_fresh_server(fresh_server, page, path):
+    page.goto(f"{fresh_server.url}/{path}")
+    wait_idle(page, PAGES[path])
+    print(f"\nserver start -> first page usable ({path}): {time.perf_counter() - fresh_server.started:.1f} s")
+    nav = page.get_by_test_id("stSidebarNav")
+    for label in ("Train", "Architecture", "Sketch pad"):
+        assert nav.get_by_text(label, exact=True).is_visible()
+    assert page.get_by_text("Your model", exact=True).is_visible()  # the shared sidebar: the app's frame
+
+
+def test_every_page_through_the_sidebar(server, page):
+    page.goto(server.url)
+    wait_idle(page, PAGES[""])
+    screenshot(page, "home")
+    for path, title in [("Architecture", "Architecture"), ("Sketch_pad", "Sketch pad"), ("Train", "Train")]:
+        started = time.perf_counter()
+        page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+        wait_idle(page, title)
+        assert page.url.endswith(f"/{path}")
+        print(f"\npage switch to {title}: {time.perf_counter() - started:.2f} s")
+
+
+def test_architecture_shows_the_module(server, page):
+    page.goto(f"{server.url}/Architecture")
+    wait_idle(page, "Architecture")
+    text = page.get_by_test_id("stCode").first.inner_text()
+    assert "(conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))" in text
+    assert "(fc3): Linear(in_features=84, out_features=10, bias=True)" in text
+    assert page.get_by_text("81,194 weights in all.").is_visible()
+    screenshot(page, "architecture")
+
+
+def chart_points(page) -> int:
+    """How many steps the live loss chart holds, read from the plotly figure in the page."""
+    return page.evaluate(
+        """() => { const plot = document.querySelector('.js-plotly-plot');
+                   return plot && plot.data && plot.data.length > 1 ? plot.data[1].x.length : 0; }"""
+    )
+
+
+def test_training_runs_on_across_pages_and_stops(server, page):
+    page.goto(f"{server.url}/Train")
+    wait_idle(page, "Train")
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("10")
+    epochs.press("Enter")
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data && p.data.length > 1 && p.data[1].x.length > 0; }",
+        timeout=60_000,
+    )
+    first = chart_points(page)
+    page.wait_for_timeout(2_000)
+    later = chart_points(page)
+    assert later > first, f"the loss chart did not grow: {first} -> {later} points"
+    screenshot(page, "train")
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
+    wait_idle(page, "Sketch pad")
+    page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
+    page.get_by_role("heading", name="Train", level=1).wait_for()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        f" return p && p.data && p.data.length > 1 && p.data[1].x.length > {later}; }}",
+        timeout=30_000,
+    )
+    assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
+
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert page.get_by_role("button", name="Start").is_enabled()
+    assert page.get_by_text("Where the model is wrong").is_visible()
+    screenshot(page, "train-stopped")
+
+
+# Strokes in canvas pixels (280 x 280): each a list of points drawn with the mouse button down.
+DIGITS = {
+    "1": [[(140, 40 + 10 * i) for i in range(21)]],
+    "0": [[(140 + 55 * math.sin(2 * math.pi * i / 40), 140 - 90 * math.cos(2 * math.pi * i / 40)) for i in range(41)]],
+    "7": [[(70 + 14 * i, 60) for i in range(11)], [(210 - 6 * i, 60 + 13 * i) for i in range(16)]],
+}
+
+
+def draw(page, strokes) -> None:
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()
+
+
+@pytest.mark.parametrize("digit", ["0", "1", "7"])
+def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    prompt = page.get_by_text("Nothing drawn yet: draw a digit.")
+    assert prompt.is_visible()
+    prediction = page.get_by_test_id("prediction")
+    assert prediction.count() == 0
+
+    draw(page, DIGITS[digit][:-1])
+    started = time.perf_counter()
+    draw(page, DIGITS[digit][-1:])
+    playwright_api.expect(prediction).to_have_text(digit, timeout=30_000)
+    print(f"\nmouse-up -> prediction {digit}: {time.perf_counter() - started:.2f} s")
+    page.wait_for_selector(IDLE)
+    playwright_api.expect(prediction).to_have_text(digit)  # still right once the last rerun is done
+    if digit == "7":
+        screenshot(page, "sketch-pad")
+
+    page.get_by_role("button", name="Reset canvas & history").click()
+    prompt.wait_for(timeout=30_000)
+    assert prediction.count() == 0
