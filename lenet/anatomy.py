@@ -19,9 +19,7 @@ def layer_shapes(model: Net) -> list[dict]:
     rows: list[dict] = [{"layer": "input", "output shape": str([1, *INPUT_SHAPE])}]
     hooks = [
         module.register_forward_hook(
-            lambda m, inputs, output, name=name: rows.append(
-                {"layer": f"{name}: {m}", "output shape": str(list(output.shape))}
-            )
+            lambda m, inputs, output, name=name: rows.append({"layer": name, "output shape": str(list(output.shape))})
         )
         for name, module in model.named_children()
     ]

@@ -2,7 +2,6 @@
 
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
 
@@ -94,38 +93,68 @@ def probability_bars(probabilities: list[float]) -> go.Figure:
     return figure
 
 
-def image_grid(
-    images: torch.Tensor, titles: list[str], columns: int, colorscale: str = "gray", height_per_row: int = 110
-) -> go.Figure:
-    """(N, H, W) maps as a grid of small heatmaps: filters, feature maps."""
-    rows = -(-len(images) // columns)
-    figure = make_subplots(
-        rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.12 / max(rows, 1)
-    )
+def mosaic(images: torch.Tensor, columns: int) -> torch.Tensor:
+    """(N, H, W) -> one (rows * (H + 1) - 1, columns * (W + 1) - 1) image, tiles split by NaN gaps."""
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    canvas = torch.full((rows * (height + 1) - 1, columns * (width + 1) - 1), float("nan"))
     for i, image in enumerate(images):
-        figure.add_trace(
-            go.Heatmap(
-                z=image.tolist(), colorscale=colorscale, showscale=False, hovertemplate="%{z:.3f}<extra></extra>"
-            ),
-            row=i // columns + 1,
-            col=i % columns + 1,
+        top, left = (i // columns) * (height + 1), (i % columns) * (width + 1)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def image_grid(
+    images: torch.Tensor,
+    columns: int,
+    colorscale: str = "gray",
+    row_label: str = "",
+    column_label: str = "#",
+    tile_px: int = 60,
+) -> go.Figure:
+    """(N, H, W) maps as one heatmap: a single trace draws fast, where 96 subplots took 0.7 s to build."""
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    limit = float(images.abs().max()) or 1.0
+    figure = go.Figure(
+        go.Heatmap(
+            z=mosaic(images.detach().cpu().float(), columns).tolist(),
+            colorscale=colorscale,
+            zmid=0 if colorscale == "RdBu" else None,
+            zmin=None if colorscale == "RdBu" else 0,
+            zmax=limit if colorscale != "RdBu" else None,
+            showscale=False,
+            hovertemplate="%{z:.3f}<extra></extra>",
         )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    figure.update_layout(height=rows * height_per_row + 40, margin={"l": 5, "r": 5, "t": 30, "b": 5})
-    figure.update_annotations(font_size=11)
+    )
+    centres = lambda size, n: [i * (size + 1) + (size - 1) / 2 for i in range(n)]  # noqa: E731
+    figure.update_xaxes(
+        tickvals=centres(width, columns),
+        ticktext=[f"{column_label}{i}" for i in range(columns)],
+        showgrid=False,
+        zeroline=False,
+        side="top",
+    )
+    figure.update_yaxes(
+        tickvals=centres(height, rows),
+        ticktext=[f"{row_label}{i}" for i in range(rows)] if row_label else [""] * rows,
+        showgrid=False,
+        zeroline=False,
+        autorange="reversed",
+        scaleanchor="x",
+    )
+    figure.update_layout(
+        height=60 + rows * tile_px,
+        plot_bgcolor="white",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    )
     return figure
 
 
-def filters(weight: torch.Tensor, layer: str) -> go.Figure:
-    """conv1's (6, 1, 3, 3) or conv2's (16, 6, 3, 3) kernels, one 3 x 3 map per (out, in) pair."""
+def filters(weight: torch.Tensor) -> go.Figure:
+    """conv1's (6, 1, 3, 3) kernels in a row, or conv2's (16, 6, 3, 3) as 16 rows of 6 input channels."""
     out_channels, in_channels = weight.shape[:2]
     kernels = weight.detach().cpu().reshape(-1, *weight.shape[2:])
-    titles = [
-        f"{layer}[{o}, {i}]" if in_channels > 1 else f"{layer}[{o}]"
-        for o in range(out_channels)
-        for i in range(in_channels)
-    ]
-    return image_grid(
-        kernels, titles, columns=in_channels if in_channels > 1 else out_channels, colorscale="RdBu", height_per_row=90
-    )
+    if in_channels == 1:
+        return image_grid(kernels, columns=out_channels, colorscale="RdBu", column_label="filter ", tile_px=90)
+    return image_grid(kernels, columns=in_channels, colorscale="RdBu", row_label="filter ", column_label="input ")

@@ -6,8 +6,6 @@ from lenet.checkpoint import PRETRAINED, read_checkpoint
 from lenet.model import Net
 from lenet.workspace import Workspace
 
-KEEP_PREFIX = "train_"  # widgets whose values outlive a visit to another page
-
 
 @st.cache_resource(show_spinner=False)
 def pretrained_checkpoint() -> dict:
@@ -18,8 +16,6 @@ def pretrained_checkpoint() -> dict:
 def page(title: str, icon: str) -> Workspace:
     """Every page starts here: the same page settings, this session's workspace, the sidebar."""
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
-    for key in [k for k in st.session_state if str(k).startswith(KEEP_PREFIX)]:
-        st.session_state[key] = st.session_state[key]  # Streamlit drops widget state on pages without the widget
     ws = workspace()
     sidebar(ws)
     return ws
@@ -33,6 +29,31 @@ def workspace() -> Workspace:
         ws.history = list(checkpoint["history"])
         st.session_state.workspace = ws
     return st.session_state.workspace
+
+
+def remembered(name: str, default: object) -> str:
+    """The key for a widget whose value outlives visits to other pages.
+
+    Streamlit drops a widget's state on any run that does not draw it (another page, and also a
+    timed fragment rerun after the user has left), so the value lives in a plain dict as well and
+    seeds the widget again when it comes back.
+    """
+    values = st.session_state.setdefault("remembered", {})
+    values.setdefault(name, default)
+    key = f"widget_{name}"
+    if key not in st.session_state:
+        st.session_state[key] = values[name]
+    return key
+
+
+def remember(name: str) -> None:
+    """`on_change` of a remembered widget."""
+    st.session_state.remembered[name] = st.session_state[f"widget_{name}"]
+
+
+def set_remembered(name: str, value: object) -> None:
+    st.session_state.setdefault("remembered", {})[name] = value
+    st.session_state[f"widget_{name}"] = value
 
 
 def reset(ws: Workspace, to: str) -> None:

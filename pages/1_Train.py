@@ -21,18 +21,24 @@ st.caption(
 FIELDS = ("epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "schedule", "seed")
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 SUBSETS = {"all 60,000": 0, "10,000": 10_000, "1,000": 1_000}
-devices = ["auto", "cpu"] + ([torch.accelerator.current_accelerator().type] if torch.accelerator.is_available() else [])
+DEVICES = ["auto", "cpu"] + ([torch.accelerator.current_accelerator().type] if torch.accelerator.is_available() else [])
 
 
 def apply_preset() -> None:
-    for name, value in asdict(PRESETS[st.session_state.train_preset]).items():
+    session.remember("preset")
+    for name, value in asdict(PRESETS[st.session_state.remembered["preset"]]).items():
         if name in FIELDS:
-            st.session_state[f"train_{name}"] = value
+            session.set_remembered(name, value)
 
 
-if "train_preset" not in st.session_state:
-    st.session_state.train_preset = "fast"
-    apply_preset()
+def key(name: str) -> str:
+    """A remembered widget's key, seeded from the preset's value the first time."""
+    return session.remembered(name, getattr(PRESETS["fast"], name, None))
+
+
+def on_change(name: str) -> dict:
+    return {"on_change": session.remember, "args": (name,)}
+
 
 running = ws.training
 with st.container(border=True):
@@ -40,39 +46,51 @@ with st.container(border=True):
     c[0].selectbox(
         "Preset",
         sorted(PRESETS),
-        key="train_preset",
+        key=session.remembered("preset", "fast"),
         on_change=apply_preset,
         help="tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial. fast: 99 % in 3 epochs.",
     )
-    c[1].number_input("Epochs", 1, 30, key="train_epochs")
-    c[2].selectbox("Batch size", BATCH_SIZES, key="train_batch_size")
-    c[3].selectbox("Device", devices, key="train_device", help="auto: the machine's GPU or accelerator if it has one")
+    c[1].number_input("Epochs", 1, 30, key=key("epochs"), **on_change("epochs"))
+    c[2].selectbox("Batch size", BATCH_SIZES, key=key("batch_size"), **on_change("batch_size"))
+    c[3].selectbox(
+        "Device",
+        DEVICES,
+        key=session.remembered("device", "auto"),
+        help="auto: the machine's GPU or accelerator if it has one",
+        **on_change("device"),
+    )
     c = st.columns(4)
     c[0].number_input(
         "Learning rate",
         1e-4,
         10.0,
-        key="train_lr",
+        key=key("lr"),
         format="%.4f",
         step=0.01,
         help="The peak rate with the onecycle schedule",
+        **on_change("lr"),
     )
-    c[1].number_input("Momentum", 0.0, 0.99, key="train_momentum", step=0.05)
-    c[2].selectbox("Schedule", SCHEDULES, key="train_schedule")
-    c[3].selectbox("Training images", list(SUBSETS), key="train_subset")
+    c[1].number_input("Momentum", 0.0, 0.99, key=key("momentum"), step=0.05, **on_change("momentum"))
+    c[2].selectbox("Schedule", SCHEDULES, key=key("schedule"), **on_change("schedule"))
+    c[3].selectbox(
+        "Training images", list(SUBSETS), key=session.remembered("subset", "all 60,000"), **on_change("subset")
+    )
     with st.expander("More settings"):
         c = st.columns(3)
-        c[0].checkbox("Nesterov momentum", key="train_nesterov")
-        c[1].number_input("Weight decay", 0.0, 0.1, key="train_weight_decay", format="%.5f", step=1e-4)
-        c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed")
+        c[0].checkbox("Nesterov momentum", key=key("nesterov"), **on_change("nesterov"))
+        c[1].number_input(
+            "Weight decay", 0.0, 0.1, key=key("weight_decay"), format="%.5f", step=1e-4, **on_change("weight_decay")
+        )
+        c[2].number_input("Seed", 0, 2**31 - 1, key=key("seed"), **on_change("seed"))
     start, stop, _ = st.columns([1, 1, 4])
     if start.button("Start", type="primary", disabled=running):
+        settings = st.session_state.remembered
         try:
             config = preset(
-                st.session_state.train_preset,
-                device=st.session_state.train_device,
-                train_subset=SUBSETS[st.session_state.train_subset],
-                **{name: st.session_state[f"train_{name}"] for name in FIELDS},
+                settings["preset"],
+                device=settings["device"],
+                train_subset=SUBSETS[settings["subset"]],
+                **{name: settings[name] for name in FIELDS},
             )
             ws.start(config, load_mnist)
             st.rerun()

@@ -11,11 +11,12 @@ model = ws.inference_model()
 st.title("Architecture")
 st.caption("The network of PyTorch's tutorial, layer by layer, with the current weights of your model.")
 
+st.subheader("print(net)")
+st.code(str(model), language="text")
 left, right = st.columns(2, gap="large")
 with left:
-    st.subheader("print(net)")
-    st.code(str(model), language="text")
     st.subheader("Output shape of each layer")
+    st.caption("For one 1 x 32 x 32 digit, recorded by forward hooks.")
     st.dataframe(layer_shapes(model), hide_index=True)
 with right:
     st.subheader("Parameters")
@@ -23,10 +24,12 @@ with right:
     st.markdown(f"**{parameter_count(model):,} weights in all.**")
 
 st.subheader("Filters")
-st.caption("The 3 x 3 kernels the convolutions slide over the image; blue is positive, red negative.")
-st.plotly_chart(figures.filters(model.conv1.weight, "conv1"), key="conv1-filters")
+st.caption(
+    "The 3 x 3 kernels the convolutions slide over the image; blue is positive, red negative, each row one filter."
+)
+st.plotly_chart(figures.filters(model.conv1.weight), key="conv1-filters")
 with st.expander("conv2: 16 filters x 6 input channels"):
-    st.plotly_chart(figures.filters(model.conv2.weight, "conv2"), key="conv2-filters")
+    st.plotly_chart(figures.filters(model.conv2.weight), key="conv2-filters")
 
 st.subheader("The tutorial, step by step")
 st.caption("Run on a copy of your model: a random input, MSELoss against a random target, backward(), one SGD step.")

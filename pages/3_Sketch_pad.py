@@ -18,6 +18,7 @@ with draw:
     source = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, label_visibility="collapsed")
     image, inverted = None, False
     if source == "Draw":
+        st.space("small")  # the canvas toolbar floats above the canvas
         canvas = st_canvas(
             stroke_width=20,
             stroke_color="#FFFFFF",
@@ -59,11 +60,9 @@ with result:
             f"Prediction, {probs[best]:.0%} sure" + (" (training: the latest weights)" if ws.training else "")
         )
         st.plotly_chart(figures.probability_bars(probs.tolist()), key="probabilities")
-        with st.expander("What the convolution layers see"):
+        with st.expander("What the convolution layers see", expanded=True):
             maps = feature_maps(model, x)
             st.plotly_chart(
-                figures.image_grid(maps["conv1"], [f"conv1 #{i}" for i in range(6)], columns=6), key="conv1"
+                figures.image_grid(maps["conv1"], columns=6, column_label="conv1 #", tile_px=70), key="conv1"
             )
-            st.plotly_chart(
-                figures.image_grid(maps["conv2"], [f"conv2 #{i}" for i in range(16)], columns=8), key="conv2"
-            )
+            st.plotly_chart(figures.image_grid(maps["conv2"], columns=16, column_label="", tile_px=50), key="conv2")

@@ -12,7 +12,7 @@ def test_parameter_table_lists_every_tensor():
 
 
 def test_layer_shapes_follow_the_tutorials_comments():
-    shapes = {row["layer"].split(":")[0]: row["output shape"] for row in layer_shapes(Net())}
+    shapes = {row["layer"]: row["output shape"] for row in layer_shapes(Net())}
     assert shapes == {
         "input": "[1, 1, 32, 32]",
         "conv1": "[1, 6, 30, 30]",

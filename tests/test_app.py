@@ -44,8 +44,8 @@ def test_a_short_run_ends_with_a_history(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
     epochs_before = workspace.epochs_trained
-    app.selectbox(key="train_subset").set_value("1,000")
-    app.number_input(key="train_epochs").set_value(1)
+    app.selectbox(key="widget_subset").set_value("1,000")
+    app.number_input(key="widget_epochs").set_value(1)
     button(app, "Start").click().run()
     assert workspace.run is not None
     workspace.run.thread.join(120)
@@ -60,8 +60,8 @@ def test_a_short_run_ends_with_a_history(app):
 def test_a_running_run_survives_reruns_and_page_switches(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
-    app.selectbox(key="train_preset").set_value("tutorial").run()
-    assert app.number_input(key="train_lr").value == 0.01
+    app.selectbox(key="widget_preset").set_value("tutorial").run()
+    assert app.number_input(key="widget_lr").value == 0.01
     button(app, "Start").click().run()
     run = workspace.run
     app.run()
@@ -69,7 +69,7 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     app.switch_page("pages/1_Train.py").run()
     assert not app.exception
     assert workspace.run is run and run.active
-    assert app.number_input(key="train_lr").value == 0.01  # the settings survived the page switch
+    assert app.number_input(key="widget_lr").value == 0.01  # the settings survived the page switch
     assert button(app, "Start").disabled  # one run at a time, and the workspace refuses a second too
     with pytest.raises(RuntimeError, match="already going"):
         workspace.start(run.config)

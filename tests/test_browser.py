@@ -229,6 +229,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
         timeout=30_000,
     )
     assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
+    assert page.get_by_label("Epochs").input_value() == "10"  # the settings outlived the visit elsewhere
 
     page.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
