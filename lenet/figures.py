@@ -1,48 +1,65 @@
 """Plotly figures for the pages: built here from plain data, so pages only display them."""
 
+import numpy as np
 import plotly.graph_objects as go
 import torch
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
 
 
-def smoothed(values: list[float], alpha: float = SMOOTHING) -> list[float]:
-    out, average = [], None
-    for value in values:
-        average = value if average is None else alpha * average + (1 - alpha) * value
-        out.append(average)
+def smoothed(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:
+    """Exponential moving average, started at the first value."""
+    out = np.empty(len(values))
+    average = values[0] if len(values) else 0.0
+    for i, value in enumerate(values):
+        average = alpha * average + (1 - alpha) * value
+        out[i] = average
     return out
 
 
-def loss_chart(losses: list[float], steps_per_epoch: int, max_points: int = 2000) -> go.Figure:
-    """Per-step loss, its moving average, and a dashed line at each epoch boundary."""
-    stride = max(1, len(losses) // max_points)  # keep the browser's work bounded on long runs
-    steps = list(range(1, len(losses) + 1))
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scattergl(
-            x=steps[::stride],
-            y=losses[::stride],
-            mode="lines",
-            name="step loss",
-            line={"width": 1, "color": "rgba(99,110,250,0.35)"},
-        )
+def loss_chart(losses: list[float], steps_per_epoch: int) -> go.Figure:
+    """Per-step loss, its moving average, and a dashed line at each epoch boundary.
+
+    Rebuilt twice a second while training, in the training process: numpy arrays and plain layout
+    shapes keep it at a few ms, where lists and `add_vline` took 30 ms and slowed training.
+    """
+    y = np.asarray(losses)
+    x = np.arange(1, len(y) + 1)
+    boundaries = range(steps_per_epoch, len(y), steps_per_epoch) if steps_per_epoch else []
+    figure = go.Figure(
+        [
+            go.Scattergl(x=x, y=y, mode="lines", name="step loss", line={"width": 1, "color": "rgba(99,110,250,0.35)"}),
+            go.Scattergl(
+                x=x, y=smoothed(y), mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}
+            ),
+        ]
     )
-    figure.add_trace(
-        go.Scattergl(
-            x=steps, y=smoothed(losses), mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}
-        )
-    )
-    if steps_per_epoch:
-        for boundary in range(steps_per_epoch, len(losses), steps_per_epoch):
-            figure.add_vline(
-                x=boundary + 0.5,
-                line_dash="dash",
-                line_color="gray",
-                annotation_text=f"epoch {boundary // steps_per_epoch + 1}",
-                annotation_position="top left",
-            )
     figure.update_layout(
+        shapes=[
+            {
+                "type": "line",
+                "x0": b + 0.5,
+                "x1": b + 0.5,
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"dash": "dash", "color": "gray", "width": 1},
+            }
+            for b in boundaries
+        ],
+        annotations=[
+            {
+                "x": b + 0.5,
+                "y": 1,
+                "yref": "paper",
+                "text": f"epoch {b // steps_per_epoch + 1}",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "font": {"color": "gray"},
+            }
+            for b in boundaries
+        ],
         xaxis_title="step",
         yaxis_title="cross-entropy loss",
         yaxis_type="log",

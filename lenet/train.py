@@ -24,6 +24,7 @@ from lenet.evaluate import Evaluation, evaluate
 
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
+CHANNELS_LAST_DEVICES = ("cpu",)
 PULL_EVERY_S = 0.25  # how often step losses come back to the host: often enough for a live chart
 
 
@@ -142,7 +143,8 @@ def fit(
     device = resolve_device(config.device)
     stop = stop or threading.Event()
     # Channels-last convolutions are about 20 % faster on CPU; a 1-channel input needs no copy for it.
-    model.to(device, memory_format=torch.channels_last if device.type == "cpu" else torch.contiguous_format).train()
+    channels_last = device.type in CHANNELS_LAST_DEVICES
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format).train()
     images, labels = data.train_images, data.train_labels
     if config.train_subset:
         images, labels = images[: config.train_subset], labels[: config.train_subset]
@@ -157,12 +159,8 @@ def fit(
     optimizer = make_optimizer(model, config, device, tensor_lr=use_graph)
     if optimizer_state:
         restore_momentum(optimizer, optimizer_state)
-    scheduler = make_scheduler(optimizer, config, total_steps)
-    step = (
-        GraphStep(model, optimizer, images, labels, batch_size, amp)
-        if use_graph
-        else EagerStep(model, optimizer, images, labels, amp)
-    )
+    rates = learning_rates(config, total_steps)
+    stepper = (GraphSteps if use_graph else EagerSteps)(model, optimizer, images, labels, batch_size, rates, amp)
     generator = torch.Generator().manual_seed(config.seed)
     params = list(model.parameters())
     last_good = [p.detach().clone() for p in params]
@@ -173,16 +171,18 @@ def fit(
         order = torch.randperm(len(images), generator=generator).to(device, non_blocking=True)
         losses = torch.empty(steps_per_epoch, device=device)
         epoch_start = last_pull = time.perf_counter()
-        pulled = 0
-        for i in range(steps_per_epoch):
+        done = pulled = 0
+        while done < steps_per_epoch:
             if stop.is_set():
-                reason, message = "stopped", f"stopped in epoch {epoch} after {i} steps"
+                reason, message = "stopped", f"stopped in epoch {epoch} after {done} steps"
                 break
-            losses[i] = step(order[i * batch_size : (i + 1) * batch_size])
-            scheduler.step()
+            n = min(stepper.steps_per_call, steps_per_epoch - done)
+            batches = order[done * batch_size : (done + n) * batch_size]
+            stepper(batches, (epoch - 1) * steps_per_epoch + done, losses[done : done + n])
+            done += n
             now = time.perf_counter()
-            if now - last_pull >= PULL_EVERY_S or i == steps_per_epoch - 1:
-                chunk = losses[pulled : i + 1]
+            if now - last_pull >= PULL_EVERY_S or done == steps_per_epoch:
+                chunk = losses[pulled:done]
                 finite = torch.stack([torch.isfinite(chunk).all()] + [torch.isfinite(p).all() for p in params])
                 values, ok = chunk.tolist(), bool(finite.all())  # the one host sync per chunk
                 if not ok:
@@ -192,7 +192,7 @@ def fit(
                     optimizer.state.clear()  # the momentum buffers are poisoned too
                     reason = "diverged"
                     message = (
-                        f"the loss stopped being finite in epoch {epoch}, near step {i + 1}: the learning "
+                        f"the loss stopped being finite in epoch {epoch}, near step {done}: the learning "
                         "rate is probably too high. The last weights with a finite loss were restored."
                     )
                     break
@@ -204,9 +204,9 @@ def fit(
                     first_step=(epoch - 1) * steps_per_epoch + pulled,
                     losses=values,
                     total_steps=total_steps,
-                    images_per_second=(i + 1) * batch_size / (now - epoch_start),
+                    images_per_second=done * batch_size / (now - epoch_start),
                 )
-                pulled, last_pull = i + 1, now
+                pulled, last_pull = done, now
         seconds = time.perf_counter() - epoch_start
         train_seconds += seconds
         images_seen += pulled * batch_size
@@ -247,15 +247,22 @@ def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device, 
     )
 
 
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int
-) -> torch.optim.lr_scheduler.LRScheduler:
+def learning_rates(config: TrainConfig, total_steps: int) -> list[float]:
+    """The learning rate of every step, computed up front: a CUDA graph replays many steps at once."""
     if config.schedule == "constant":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+        return [config.lr] * total_steps
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
     # Momentum stays constant: a CUDA graph bakes it in at capture.
-    return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=total_steps, cycle_momentum=False
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        probe, max_lr=config.lr, total_steps=total_steps, cycle_momentum=False
     )
+    rates = []
+    for step in range(total_steps):
+        rates.append(probe.param_groups[0]["lr"])
+        if step < total_steps - 1:
+            probe.step()
+            schedule.step()
+    return rates
 
 
 def restore_momentum(optimizer: torch.optim.Optimizer, saved: dict) -> None:
@@ -272,35 +279,10 @@ def batch_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, amp
         return F.cross_entropy(model(images), labels)
 
 
-class EagerStep:
-    """One SGD step on the batch at `indices`, op by op."""
+class EagerSteps:
+    """SGD steps op by op, one per call."""
 
-    def __init__(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        images: torch.Tensor,
-        labels: torch.Tensor,
-        amp: torch.dtype | None,
-    ):
-        self.model, self.optimizer, self.images, self.labels, self.amp = model, optimizer, images, labels, amp
-
-    def __call__(self, indices: torch.Tensor) -> torch.Tensor:
-        images, labels = self.images.index_select(0, indices), self.labels.index_select(0, indices)
-        loss = batch_loss(self.model, images, labels, self.amp)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return loss.detach()
-
-
-class GraphStep:
-    """The whole step (gather, forward, backward, SGD update) captured once as a CUDA graph.
-
-    Each call copies the batch indices into a static buffer and replays the graph: one launch
-    instead of dozens. Warm-up steps before capture change the weights and momentum, so both are
-    put back afterwards and the run matches the eager path.
-    """
+    steps_per_call = 1
 
     def __init__(
         self,
@@ -309,27 +291,65 @@ class GraphStep:
         images: torch.Tensor,
         labels: torch.Tensor,
         batch_size: int,
+        rates: list[float],
         amp: torch.dtype | None,
     ):
         self.model, self.optimizer, self.images, self.labels, self.amp = model, optimizer, images, labels, amp
-        self.indices = torch.arange(batch_size, device=images.device)
-        self.batch = torch.empty((batch_size, *images.shape[1:]), device=images.device)
-        self.targets = torch.empty(batch_size, dtype=labels.dtype, device=images.device)
+        self.rates = rates
+
+    def __call__(self, indices: torch.Tensor, first_step: int, losses: torch.Tensor) -> None:
+        """Train on the batch at `indices` with the learning rate of step `first_step`; its loss into `losses`."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.rates[first_step]
+        images, labels = self.images.index_select(0, indices), self.labels.index_select(0, indices)
+        loss = batch_loss(self.model, images, labels, self.amp)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        losses[0] = loss.detach()
+
+
+class GraphSteps:
+    """Whole SGD steps (gather, forward, backward, update) captured as CUDA graphs and replayed.
+
+    One graph holds `steps_per_call` consecutive steps, so a replay costs one launch for all their
+    kernels; a one-step graph does an epoch's remainder. Each replay reads its batch indices and
+    learning rates from static buffers filled just before it. Warm-up before capture changes the
+    weights and momentum, so both are put back: the run matches the eager path.
+    """
+
+    steps_per_call = 32
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        rates: list[float],
+        amp: torch.dtype | None,
+    ):
+        self.model, self.optimizer, self.images, self.labels, self.amp = model, optimizer, images, labels, amp
+        self.batch_size = batch_size
+        device = images.device
+        self.rates = torch.tensor(rates, device=device)
+        self.lr = optimizer.param_groups[0]["lr"]  # the 0-d device tensor every captured step reads
+        self.indices = torch.arange(self.steps_per_call * batch_size, device=device) % len(images)
+        self.step_rates = torch.zeros(self.steps_per_call, device=device)
+        self.losses = torch.zeros(self.steps_per_call, device=device)
+        self.batch = torch.empty((batch_size, *images.shape[1:]), device=device)
+        self.targets = torch.empty(batch_size, dtype=labels.dtype, device=device)
+
         weights = copy.deepcopy(model.state_dict())
         momentum = {p: s["momentum_buffer"].clone() for p, s in optimizer.state.items() if "momentum_buffer" in s}
-
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             for _ in range(3):
-                optimizer.zero_grad(set_to_none=True)
-                self._step()
+                self._steps(1)
         torch.cuda.current_stream().wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        optimizer.zero_grad(set_to_none=True)
-        with torch.cuda.graph(self.graph):
-            self.loss = self._step()
-
+        self.graphs = {n: self._capture(n) for n in (1, self.steps_per_call)}
         with torch.no_grad():
             model.load_state_dict(weights)
             for p, s in optimizer.state.items():
@@ -337,18 +357,42 @@ class GraphStep:
                     # A zero buffer updated by the first step equals the gradient, as in a fresh SGD.
                     s["momentum_buffer"].copy_(momentum[p]) if p in momentum else s["momentum_buffer"].zero_()
 
-    def _step(self) -> torch.Tensor:
-        torch.index_select(self.images, 0, self.indices, out=self.batch)
-        torch.index_select(self.labels, 0, self.indices, out=self.targets)
-        loss = batch_loss(self.model, self.batch, self.targets, self.amp)
-        loss.backward()
-        self.optimizer.step()
-        return loss.detach()
+    def _steps(self, n: int) -> None:
+        for k in range(n):
+            self.optimizer.zero_grad(set_to_none=True)  # backward allocates the gradients in the graph's pool
+            indices = self.indices[k * self.batch_size : (k + 1) * self.batch_size]
+            torch.index_select(self.images, 0, indices, out=self.batch)
+            torch.index_select(self.labels, 0, indices, out=self.targets)
+            loss = batch_loss(self.model, self.batch, self.targets, self.amp)
+            loss.backward()
+            self.lr.copy_(self.step_rates[k])
+            self.optimizer.step()
+            self.losses[k].copy_(loss.detach())
 
-    def __call__(self, indices: torch.Tensor) -> torch.Tensor:
-        self.indices.copy_(indices)
-        self.graph.replay()
-        return self.loss
+    def _capture(self, n: int) -> torch.cuda.CUDAGraph:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._steps(n)
+        return graph
+
+    def __call__(self, indices: torch.Tensor, first_step: int, losses: torch.Tensor) -> None:
+        """Train on `len(losses)` consecutive batches from `indices`, from step `first_step` on."""
+        n = len(losses)
+        if n == self.steps_per_call:
+            self._replay(self.graphs[n], indices, first_step, losses)
+        else:
+            for k in range(n):
+                batch = indices[k * self.batch_size : (k + 1) * self.batch_size]
+                self._replay(self.graphs[1], batch, first_step + k, losses[k : k + 1])
+
+    def _replay(
+        self, graph: torch.cuda.CUDAGraph, indices: torch.Tensor, first_step: int, losses: torch.Tensor
+    ) -> None:
+        n = len(losses)
+        self.indices[: len(indices)].copy_(indices)
+        self.step_rates[:n].copy_(self.rates[first_step : first_step + n])
+        graph.replay()
+        losses.copy_(self.losses[:n])
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -396,7 +440,8 @@ def main(argv: list[str] | None = None) -> dict:
                 )
                 bar.write(
                     f"epoch {event.epoch}: loss {event.train_loss:.4f}, "
-                    f"test accuracy {event.evaluation.accuracy:.2%}, {event.images_per_second:,.0f} img/s"
+                    f"test accuracy {event.evaluation.accuracy:.2%}, {event.images_per_second:,.0f} img/s",
+                    file=sys.stderr,
                 )
             else:
                 result = event
