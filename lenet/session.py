@@ -1,10 +1,14 @@
 """The one module that knows Streamlit: each browser session's workspace, and the shared sidebar."""
 
+from collections.abc import Callable
+
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lenet.checkpoint import PRETRAINED, read_checkpoint
 from lenet.model import Net
-from lenet.workspace import Workspace
+from lenet.workspace import SLOTS, Workspace
 
 
 @st.cache_resource(show_spinner=False)
@@ -27,8 +31,18 @@ def workspace() -> Workspace:
         checkpoint = pretrained_checkpoint()
         ws = Workspace(checkpoint["model"], "pretrained")
         ws.history = list(checkpoint["history"])
+        ws.owner_alive = session_liveness()
         st.session_state.workspace = ws
     return st.session_state.workspace
+
+
+def session_liveness() -> Callable[[], bool]:
+    """Whether this browser session is still connected, callable from the training thread."""
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():  # AppTest and bare mode: no sessions to lose
+        return lambda: True
+    runtime, session_id = Runtime.instance(), context.session_id
+    return lambda: runtime.is_active_session(session_id)
 
 
 def remembered(name: str, default: object) -> str:
@@ -95,3 +109,5 @@ def _status(ws: Workspace) -> None:
             st.caption(f"Last run: {view.state} on {view.device}")
     else:
         st.caption("Training: idle")
+    training, waiting = SLOTS.busy()
+    st.caption(f"Server: {training} of {SLOTS.limit} training slots busy, {waiting} waiting")

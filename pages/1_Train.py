@@ -11,6 +11,7 @@ from lenet.data import load_mnist, to_pixels
 from lenet.evaluate import misclassified
 from lenet.model import Net
 from lenet.train import PRESETS, SCHEDULES, preset
+from lenet.workspace import SLOTS
 
 ws = session.page("Train", "📉")
 st.title("Train")
@@ -110,6 +111,13 @@ def live() -> None:
     run = ws.run.view()
     if running and not run.active:
         st.rerun()  # the run just ended: show the results and stop polling
+    if run.state == "queued":
+        training, _ = SLOTS.busy()
+        st.info(
+            f"Waiting for a training slot: you are number {SLOTS.place(ws.run) or 1} in line "
+            f"({training} of {SLOTS.limit} runs are training on this server). Stop leaves the line."
+        )
+        return
     steps_per_epoch = run.total_steps // run.config.epochs if run.total_steps else 0
     done = len(run.losses)
     st.progress(

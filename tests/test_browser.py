@@ -279,3 +279,22 @@ def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
     page.get_by_role("button", name="Reset canvas & history").click()
     prompt.wait_for(timeout=30_000)
     assert prediction.count() == 0
+
+
+def test_closing_the_tab_ends_its_training_run(server, browser, page):
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    tab.goto(f"{server.url}/Train")
+    wait_idle(tab, "Train")
+    tab.get_by_role("button", name="Start").click()
+    tab.get_by_text(re.compile(r"^training: epoch")).wait_for(timeout=60_000)
+    page.goto(f"{server.url}/Train")  # another person's session sees the server's slots
+    wait_idle(page, "Train")
+    assert page.get_by_text("Server: 1 of 1 training slots busy").is_visible()
+    tab.context.close()
+    closed = time.perf_counter()
+    while not page.get_by_text("Server: 0 of 1 training slots busy").is_visible():
+        assert time.perf_counter() - closed < 20, "the closed tab's run still holds its training slot"
+        page.wait_for_timeout(1_000)
+        page.reload()
+        wait_idle(page, "Train")
+    print(f"\nrun ended {time.perf_counter() - closed:.1f} s after its tab closed")
