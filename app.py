@@ -4,7 +4,7 @@ import streamlit as st
 
 from lenet import session
 
-session.page("LeNet on MNIST", "🧠")
+session.light_page("LeNet on MNIST", "🧠")
 
 st.title("Learn how a convolutional network is trained")
 st.markdown(

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import check_integrity, extract_archive
 
 # The training set's pixel statistics, defined once for training and inference alike.
 MNIST_MEAN = 0.1307
@@ -55,11 +53,16 @@ def raw_dir(data_dir: Path) -> Path:
 
 
 def missing_files(data_dir: Path) -> list[str]:
+    from torchvision.datasets.utils import check_integrity  # torchvision takes seconds to import: only here
+
     return [name for name, md5 in RAW_FILES.items() if not check_integrity(raw_dir(data_dir) / name, md5)]
 
 
 def ensure_mnist(data_dir: Path, shipped_dir: Path = SHIPPED_DIR, download: bool = True) -> Path:
     """Make the four raw files present and intact in `data_dir`; return their folder."""
+    from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import extract_archive
+
     folder = raw_dir(data_dir)
     try:
         for name in missing_files(data_dir):
@@ -105,6 +108,8 @@ _cache_lock = threading.Lock()
 
 def load_mnist(data_dir: Path | None = None) -> Mnist:
     """MNIST as tensors, decoded once per process and data folder, shared by every caller."""
+    from torchvision.datasets import MNIST
+
     key = Path(data_dir or default_data_dir()).resolve()
     with _cache_lock:
         if key not in _cache:

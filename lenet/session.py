@@ -1,23 +1,34 @@
-"""The one module that knows Streamlit: each browser session's workspace, and the shared sidebar."""
+"""The one module that knows Streamlit: each browser session's workspace, and the shared sidebar.
 
+torch takes seconds to import, so this module imports it only when a page needs the model; the
+entry page renders without it and starts the import in the background for the next page.
+"""
+
+import importlib
+import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lenet.checkpoint import PRETRAINED, read_checkpoint
-from lenet.model import Net
-from lenet.workspace import SLOTS, Workspace
+if TYPE_CHECKING:
+    from lenet.workspace import Workspace
+
+_warm_up_started = threading.Event()
 
 
 @st.cache_resource(show_spinner=False)
 def pretrained_checkpoint() -> dict:
     """The committed weights, read and validated once per process; sessions copy them."""
+    from lenet.checkpoint import PRETRAINED, read_checkpoint
+    from lenet.model import Net
+
     return read_checkpoint(PRETRAINED, Net())
 
 
-def page(title: str, icon: str) -> Workspace:
+def page(title: str, icon: str) -> "Workspace":
     """Every page starts here: the same page settings, this session's workspace, the sidebar."""
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
     ws = workspace()
@@ -25,8 +36,24 @@ def page(title: str, icon: str) -> Workspace:
     return ws
 
 
-def workspace() -> Workspace:
+def light_page(title: str, icon: str) -> None:
+    """A page that needs no model: it shows at once while torch loads in the background."""
+    st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
+    if not _warm_up_started.is_set():
+        _warm_up_started.set()
+        threading.Thread(target=importlib.import_module, args=("lenet.workspace",), daemon=True).start()
+    if "workspace" in st.session_state:
+        sidebar(st.session_state.workspace)
+    else:
+        with st.sidebar:
+            st.markdown("**Your model**")
+            st.caption("Pretrained weights, loaded when you open a page.")
+
+
+def workspace() -> "Workspace":
     """This browser session's workspace, created from the pretrained weights on first use."""
+    from lenet.workspace import Workspace
+
     if "workspace" not in st.session_state:
         checkpoint = pretrained_checkpoint()
         ws = Workspace(checkpoint["model"], "pretrained")
@@ -70,7 +97,7 @@ def set_remembered(name: str, value: object) -> None:
     st.session_state[f"widget_{name}"] = value
 
 
-def reset(ws: Workspace, to: str) -> None:
+def reset(ws: "Workspace", to: str) -> None:
     if to == "pretrained":
         checkpoint = pretrained_checkpoint()
         ws.load(checkpoint["model"], "pretrained", checkpoint["history"])
@@ -78,7 +105,7 @@ def reset(ws: Workspace, to: str) -> None:
         ws.reset(None, "random init")
 
 
-def status_line(ws: Workspace) -> str:
+def status_line(ws: "Workspace") -> str:
     origin = ws.origin
     runs = [r for r in ws.history if r.get("config")]
     if origin == "pretrained":
@@ -88,13 +115,15 @@ def status_line(ws: Workspace) -> str:
     return origin
 
 
-def sidebar(ws: Workspace) -> None:
+def sidebar(ws: "Workspace") -> None:
     with st.sidebar:
         _status(ws)
 
 
 @st.fragment
-def _status(ws: Workspace) -> None:
+def _status(ws: "Workspace") -> None:
+    from lenet.workspace import SLOTS
+
     st.markdown("**Your model**")
     st.caption(f"Source: {status_line(ws)}")
     accuracy = ws.last_accuracy

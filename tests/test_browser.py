@@ -159,7 +159,7 @@ def screenshot(page, name: str) -> None:
         shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 
 
-@pytest.mark.parametrize("path", ["Train", "Architecture", "Sketch_pad"])
+@pytest.mark.parametrize("path", ["", "Train", "Architecture", "Sketch_pad"])
 def test_deep_link_as_the_first_request_of_a_fresh_server(fresh_server, page, path):
     page.goto(f"{fresh_server.url}/{path}")
     wait_idle(page, PAGES[path])
@@ -192,12 +192,19 @@ def test_architecture_shows_the_module(server, page):
     screenshot(page, "architecture")
 
 
+# Steps in the live loss chart, read from the plotly figure in the page. The traces arrive as
+# base64 typed arrays, so the count comes from plotly's decoded `_fullData`.
+CHART_POINTS_JS = """() => { const plot = document.querySelector('.js-plotly-plot');
+    const trace = plot && plot._fullData && plot._fullData[1];
+    return trace && trace.x ? trace.x.length : 0; }"""
+
+
 def chart_points(page) -> int:
-    """How many steps the live loss chart holds, read from the plotly figure in the page."""
-    return page.evaluate(
-        """() => { const plot = document.querySelector('.js-plotly-plot');
-                   return plot && plot.data && plot.data.length > 1 ? plot.data[1].x.length : 0; }"""
-    )
+    return page.evaluate(CHART_POINTS_JS)
+
+
+def wait_for_chart_points(page, more_than: int, timeout: float) -> None:
+    page.wait_for_function(f"({CHART_POINTS_JS})() > {more_than}", timeout=timeout)
 
 
 def test_training_runs_on_across_pages_and_stops(server, page):
@@ -208,11 +215,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     epochs.press("Enter")
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start").click()
-    page.wait_for_function(
-        "() => { const p = document.querySelector('.js-plotly-plot');"
-        " return p && p.data && p.data.length > 1 && p.data[1].x.length > 0; }",
-        timeout=60_000,
-    )
+    wait_for_chart_points(page, 0, timeout=60_000)
     first = chart_points(page)
     page.wait_for_timeout(2_000)
     later = chart_points(page)
@@ -223,11 +226,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     wait_idle(page, "Sketch pad")
     page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
     page.get_by_role("heading", name="Train", level=1).wait_for()
-    page.wait_for_function(
-        "() => { const p = document.querySelector('.js-plotly-plot');"
-        f" return p && p.data && p.data.length > 1 && p.data[1].x.length > {later}; }}",
-        timeout=30_000,
-    )
+    wait_for_chart_points(page, later, timeout=30_000)
     assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
     assert page.get_by_label("Epochs").input_value() == "10"  # the settings outlived the visit elsewhere
 
