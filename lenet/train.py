@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lenet.data import Mnist, load_mnist
+from lenet.data import Mnist, load_mnist, normalise
 from lenet.evaluate import Evaluation, evaluate
 
 SCHEDULES = ("onecycle", "constant")
@@ -301,7 +301,7 @@ class EagerSteps:
         """Train on the batch at `indices` with the learning rate of step `first_step`; its loss into `losses`."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.rates[first_step]
-        images, labels = self.images.index_select(0, indices), self.labels.index_select(0, indices)
+        images, labels = normalise(self.images.index_select(0, indices)), self.labels.index_select(0, indices)
         loss = batch_loss(self.model, images, labels, self.amp)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -338,7 +338,7 @@ class GraphSteps:
         self.indices = torch.arange(self.steps_per_call * batch_size, device=device) % len(images)
         self.step_rates = torch.zeros(self.steps_per_call, device=device)
         self.losses = torch.zeros(self.steps_per_call, device=device)
-        self.batch = torch.empty((batch_size, *images.shape[1:]), device=device)
+        self.pixels = torch.empty((batch_size, *images.shape[1:]), dtype=images.dtype, device=device)
         self.targets = torch.empty(batch_size, dtype=labels.dtype, device=device)
 
         weights = copy.deepcopy(model.state_dict())
@@ -361,9 +361,9 @@ class GraphSteps:
         for k in range(n):
             self.optimizer.zero_grad(set_to_none=True)  # backward allocates the gradients in the graph's pool
             indices = self.indices[k * self.batch_size : (k + 1) * self.batch_size]
-            torch.index_select(self.images, 0, indices, out=self.batch)
+            torch.index_select(self.images, 0, indices, out=self.pixels)
             torch.index_select(self.labels, 0, indices, out=self.targets)
-            loss = batch_loss(self.model, self.batch, self.targets, self.amp)
+            loss = batch_loss(self.model, normalise(self.pixels), self.targets, self.amp)
             loss.backward()
             self.lr.copy_(self.step_rates[k])
             self.optimizer.step()

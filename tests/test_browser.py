@@ -4,99 +4,27 @@ import math
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "artifacts" / "screenshots"
-DOCS_SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PAGES = {
-    "": "Learn how a convolutional network is trained",
-    "Train": "Train",
-    "Architecture": "Architecture",
-    "Sketch_pad": "Sketch pad",
-}
-# On a deep link Streamlit's frontend first asks for its endpoints below the page's path, gets a 404,
-# then asks at the root. Those two probes are Streamlit's own; every other failed request counts.
-STREAMLIT_PROBE = re.compile(r"/[A-Za-z_]+/_stcore/(health|host-config)$")
+from browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    DOCS_SHOTS,
+    IDLE,
+    PAGES,
+    SHOTS,
+    STREAMLIT_PROBE,
+    Server,
+    assert_clean_log,
+    wait_idle,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for these tests")
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium): browser tests skipped", allow_module_level=True)
-
-
-class Server:
-    """`streamlit run app.py` on a free loopback port, stopped by its own pid."""
-
-    def __init__(self, tmp: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / f"streamlit-{self.port}.log"
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(self.port),
-            ],
-            cwd=ROOT,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start:\n{self.log.read_text()}") from None
-                time.sleep(0.1)
-
-    def stop(self) -> str:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        return self.log.read_text()
-
-
-def assert_clean_log(log: str) -> None:
-    problems = [line for line in log.splitlines() if re.search(r"Traceback|Error|Exception|Examining the path", line)]
-    assert not problems, "server log:\n" + log
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +72,6 @@ def page(browser):
     assert page.locator('[data-testid="stException"]').count() == 0, "an exception box is on the page"
     context.close()
     assert not problems, "\n".join(problems)
-
-
-def wait_idle(page, title: str) -> None:
-    page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
-    page.wait_for_selector(IDLE, timeout=60_000)
 
 
 def screenshot(page, name: str) -> None:
@@ -297,3 +220,12 @@ def test_closing_the_tab_ends_its_training_run(server, browser, page):
         page.reload()
         wait_idle(page, "Train")
     print(f"\nrun ended {time.perf_counter() - closed:.1f} s after its tab closed")
+
+
+def test_a_short_load_test_sees_no_errors():
+    """The load test's short form (full run: python tests/loadtest.py); its timings are printed, not judged."""
+    import loadtest
+
+    summary = loadtest.main(["--sessions", "3", "--training", "1", "--seconds", "8"])
+    assert summary["errors"] == []
+    assert summary["page_loads"] >= 6

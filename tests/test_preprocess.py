@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from lenet.checkpoint import PRETRAINED, load_checkpoint
-from lenet.data import to_network_input, to_pixels
+from lenet.data import normalise, to_network_input, to_pixels
 from lenet.inference import probabilities
 from lenet.model import Net
 from lenet.preprocess import NotADigit, center_digit, prepare, read_image
@@ -73,7 +73,7 @@ def test_drawn_mnist_digits_keep_the_models_prediction(mnist):
     load_checkpoint(PRETRAINED, model)
     count, generator = 300, torch.Generator().manual_seed(0)
     digits = to_pixels(mnist.test_images[:count]).numpy()
-    expected = probabilities(model, mnist.test_images[:count]).argmax(1)
+    expected = probabilities(model, normalise(mnist.test_images[:count])).argmax(1)
     redrawn = []
     for digit in digits:
         scale = int(torch.randint(5, 10, (1,), generator=generator))

@@ -1,0 +1,100 @@
+"""What the browser tests and the load test share: a real `streamlit run` server and Chromium's settings."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PAGES = {
+    "": "Learn how a convolutional network is trained",
+    "Train": "Train",
+    "Architecture": "Architecture",
+    "Sketch_pad": "Sketch pad",
+}
+# On a deep link Streamlit's frontend first asks for its endpoints below the page's path, gets a 404,
+# then asks at the root. Those two probes are Streamlit's own; every other failed request counts.
+STREAMLIT_PROBE = re.compile(r"/[A-Za-z_]+/_stcore/(health|host-config)$")
+
+
+class Server:
+    """`streamlit run app.py` on a free loopback port, stopped by its own pid."""
+
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"streamlit-{self.port}.log"
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{self.log.read_text()}") from None
+                time.sleep(0.1)
+
+    def rss_mb(self) -> float:
+        """The server's resident memory, from /proc."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.log.read_text()
+
+
+def assert_clean_log(log: str) -> None:
+    problems = [line for line in log.splitlines() if re.search(r"Traceback|Error|Exception|Examining the path", line)]
+    assert not problems, "server log:\n" + log
+
+
+def wait_idle(page, title: str) -> None:
+    page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)

@@ -1,0 +1,114 @@
+"""Load test: N browser sessions against one loopback server, K of them training, for a bounded time.
+
+    python tests/loadtest.py --sessions 10 --training 3 --seconds 30
+
+Reports page response times (navigation until the page is idle), the server's RSS, RSS per extra
+idle session and every error seen (console errors, failed requests, exception boxes, server log).
+The last line of stdout is one JSON object. Traffic goes to 127.0.0.1 only.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from browser import CHROMIUM, CHROMIUM_FLAGS, PAGES, STREAMLIT_PROBE, Server, wait_idle
+from playwright.sync_api import sync_playwright
+
+TOUR = ["Architecture", "Sketch_pad", "Train"]
+
+
+def watch(page, name: str, errors: list[str]) -> None:
+    def on_console(message) -> None:
+        if message.type == "error" and not STREAMLIT_PROBE.search(message.location.get("url", "")):
+            errors.append(f"{name} console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("requestfailed", lambda request: errors.append(f"{name} request failed: {request.url}"))
+    page.on("pageerror", lambda error: errors.append(f"{name} page error: {error}"))
+
+
+def open_page(page, url: str, path: str) -> float:
+    started = time.perf_counter()
+    page.goto(f"{url}/{path}")
+    wait_idle(page, PAGES[path])
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--training", type=int, default=3, help="sessions that press Start")
+    parser.add_argument("--seconds", type=float, default=30, help="how long the sessions keep browsing")
+    args = parser.parse_args(argv)
+    errors: list[str] = []
+    timings: list[float] = []
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        server = Server(Path(tmp))
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            pages = []
+            rss = [server.rss_mb()]
+            for i in range(args.sessions):
+                page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+                watch(page, f"session {i}", errors)
+                timings.append(open_page(page, server.url, "Train"))
+                pages.append(page)
+                rss.append(server.rss_mb())
+            per_idle_session = (rss[-1] - rss[1]) / max(1, args.sessions - 1)
+            print(
+                f"{args.sessions} idle sessions: server RSS {rss[-1]:.0f} MB "
+                f"({rss[1]:.0f} MB with one, {per_idle_session:.2f} MB per extra session)"
+            )
+
+            for page in pages[: args.training]:
+                page.get_by_role("button", name="Start").click()
+            deadline = time.monotonic() + args.seconds
+            while time.monotonic() < deadline:
+                for page in pages:
+                    for path in TOUR:
+                        timings.append(open_page(page, server.url, path))
+                        if time.monotonic() > deadline:
+                            break
+            rss_training = server.rss_mb()
+            for i, page in enumerate(pages):
+                if page.locator('[data-testid="stException"]').count():
+                    errors.append(f"session {i}: exception box on {page.url}")
+            for page in pages[: args.training]:
+                open_page(page, server.url, "Train")
+                stop = page.get_by_role("button", name="Stop")
+                if stop.is_enabled():
+                    stop.click()
+        finally:
+            browser.close()
+            log = server.stop()
+        errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+
+    summary = {
+        "sessions": args.sessions,
+        "training": args.training,
+        "page_loads": len(timings),
+        "page_seconds_median": round(statistics.median(timings), 2),
+        "page_seconds_max": round(max(timings), 2),
+        "rss_mb_one_session": round(rss[1], 1),
+        "rss_mb_idle_sessions": round(rss[-1], 1),
+        "rss_mb_per_extra_idle_session": round(per_idle_session, 2),
+        "rss_mb_while_training": round(rss_training, 1),
+        "errors": errors,
+    }
+    print(
+        f"{len(timings)} page loads: median {summary['page_seconds_median']} s, max {summary['page_seconds_max']} s; "
+        f"RSS while {args.training} sessions train: {rss_training:.0f} MB; {len(errors)} errors"
+    )
+    for error in errors:
+        print("  ", error)
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main()["errors"] else 0)
