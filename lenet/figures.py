@@ -63,6 +63,7 @@ def loss_chart(losses: list[float], steps_per_epoch: int) -> go.Figure:
         xaxis_title="step",
         yaxis_title="cross-entropy loss",
         yaxis_type="log",
+        yaxis_dtick=1,  # a label at each power of ten
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "y": 1.12},

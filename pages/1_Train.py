@@ -106,7 +106,10 @@ with st.container(border=True):
 def live() -> None:
     """Redraws twice a second while a run goes; once the run ends, redraws the whole page."""
     if ws.run is None:
-        st.info("Press Start to train your model. It starts from pretrained weights; the sidebar says which.")
+        st.info(
+            "Press Start to train your model. It starts from pretrained weights (99 % test accuracy): to watch "
+            "it learn from scratch, reset it to a random init at the bottom of this page first."
+        )
         return
     run = ws.run.view()
     if running and not run.active:

@@ -27,7 +27,12 @@ def watch(page, name: str, errors: list[str]) -> None:
             errors.append(f"{name} console: {message.text}")
 
     page.on("console", on_console)
-    page.on("requestfailed", lambda request: errors.append(f"{name} request failed: {request.url}"))
+
+    def on_request_failed(request) -> None:
+        if request.failure != "net::ERR_ABORTED":  # the session navigated on before a lazy script arrived
+            errors.append(f"{name} request failed: {request.url} ({request.failure})")
+
+    page.on("requestfailed", on_request_failed)
     page.on("pageerror", lambda error: errors.append(f"{name} page error: {error}"))
 
 
@@ -38,36 +43,32 @@ def open_page(page, url: str, path: str) -> float:
     return time.perf_counter() - started
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=10)
-    parser.add_argument("--training", type=int, default=3, help="sessions that press Start")
-    parser.add_argument("--seconds", type=float, default=30, help="how long the sessions keep browsing")
-    args = parser.parse_args(argv)
+def run(browser, sessions: int, training: int, seconds: float) -> dict:
+    """The load test on an open Chromium: `sessions` contexts, `training` of them pressing Start."""
     errors: list[str] = []
     timings: list[float] = []
-
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+    with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        contexts = []
         try:
             pages = []
             rss = [server.rss_mb()]
-            for i in range(args.sessions):
-                page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            for i in range(sessions):
+                contexts.append(browser.new_context(viewport={"width": 1200, "height": 900}))
+                page = contexts[-1].new_page()
                 watch(page, f"session {i}", errors)
                 timings.append(open_page(page, server.url, "Train"))
                 pages.append(page)
                 rss.append(server.rss_mb())
-            per_idle_session = (rss[-1] - rss[1]) / max(1, args.sessions - 1)
+            per_idle_session = (rss[-1] - rss[1]) / max(1, sessions - 1)
             print(
-                f"{args.sessions} idle sessions: server RSS {rss[-1]:.0f} MB "
+                f"{sessions} idle sessions: server RSS {rss[-1]:.0f} MB "
                 f"({rss[1]:.0f} MB with one, {per_idle_session:.2f} MB per extra session)"
             )
 
-            for page in pages[: args.training]:
+            for page in pages[:training]:
                 page.get_by_role("button", name="Start").click()
-            deadline = time.monotonic() + args.seconds
+            deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 for page in pages:
                     for path in TOUR:
@@ -78,19 +79,20 @@ def main(argv: list[str] | None = None) -> dict:
             for i, page in enumerate(pages):
                 if page.locator('[data-testid="stException"]').count():
                     errors.append(f"session {i}: exception box on {page.url}")
-            for page in pages[: args.training]:
+            for page in pages[:training]:
                 open_page(page, server.url, "Train")
                 stop = page.get_by_role("button", name="Stop")
                 if stop.is_enabled():
                     stop.click()
         finally:
-            browser.close()
+            for context in contexts:
+                context.close()
             log = server.stop()
         errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
 
     summary = {
-        "sessions": args.sessions,
-        "training": args.training,
+        "sessions": sessions,
+        "training": training,
         "page_loads": len(timings),
         "page_seconds_median": round(statistics.median(timings), 2),
         "page_seconds_max": round(max(timings), 2),
@@ -102,10 +104,23 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(
         f"{len(timings)} page loads: median {summary['page_seconds_median']} s, max {summary['page_seconds_max']} s; "
-        f"RSS while {args.training} sessions train: {rss_training:.0f} MB; {len(errors)} errors"
+        f"RSS while {training} sessions train: {rss_training:.0f} MB; {len(errors)} errors"
     )
     for error in errors:
         print("  ", error)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--training", type=int, default=3, help="sessions that press Start")
+    parser.add_argument("--seconds", type=float, default=30, help="how long the sessions keep browsing")
+    args = parser.parse_args(argv)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        summary = run(browser, args.sessions, args.training, args.seconds)
+        browser.close()
     print(json.dumps(summary))
     return summary
 

@@ -222,10 +222,10 @@ def test_closing_the_tab_ends_its_training_run(server, browser, page):
     print(f"\nrun ended {time.perf_counter() - closed:.1f} s after its tab closed")
 
 
-def test_a_short_load_test_sees_no_errors():
+def test_a_short_load_test_sees_no_errors(browser):
     """The load test's short form (full run: python tests/loadtest.py); its timings are printed, not judged."""
     import loadtest
 
-    summary = loadtest.main(["--sessions", "3", "--training", "1", "--seconds", "8"])
+    summary = loadtest.run(browser, sessions=3, training=1, seconds=8)
     assert summary["errors"] == []
     assert summary["page_loads"] >= 6
