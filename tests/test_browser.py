@@ -229,3 +229,29 @@ def test_a_short_load_test_sees_no_errors(browser):
     summary = loadtest.run(browser, sessions=3, training=1, seconds=8)
     assert summary["errors"] == []
     assert summary["page_loads"] >= 6
+
+
+def test_drawing_with_a_finger_on_a_phone_width_screen(server, browser):
+    """390 px wide with touch, as a phone: the canvas fits and a finger-drawn 1 is read as 1."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, "the canvas does not fit the screen"
+    touch = context.new_cdp_session(page)
+    points = [(box["x"] + 140, box["y"] + 40 + 10 * i) for i in range(21)]
+    touch.send(
+        "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
+    )
+    for x, y in points[1:]:
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    prediction = page.get_by_test_id("prediction")
+    playwright_api.expect(prediction).to_have_text("1", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    screenshot(page, "sketch-pad-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+    context.close()
