@@ -295,7 +295,7 @@ class EagerSteps:
         amp: torch.dtype | None,
     ):
         self.model, self.optimizer, self.images, self.labels, self.amp = model, optimizer, images, labels, amp
-        self.rates = rates
+        self.batch_size, self.rates = batch_size, rates
 
     def __call__(self, indices: torch.Tensor, first_step: int, losses: torch.Tensor) -> None:
         """Train on the batch at `indices` with the learning rate of step `first_step`; its loss into `losses`."""
@@ -309,7 +309,7 @@ class EagerSteps:
         losses[0] = loss.detach()
 
 
-class GraphSteps:
+class GraphSteps(EagerSteps):
     """Whole SGD steps (gather, forward, backward, update) captured as CUDA graphs and replayed.
 
     One graph holds `steps_per_call` consecutive steps, so a replay costs one launch for all their
@@ -320,29 +320,19 @@ class GraphSteps:
 
     steps_per_call = 32
 
-    def __init__(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        images: torch.Tensor,
-        labels: torch.Tensor,
-        batch_size: int,
-        rates: list[float],
-        amp: torch.dtype | None,
-    ):
-        self.model, self.optimizer, self.images, self.labels, self.amp = model, optimizer, images, labels, amp
-        self.batch_size = batch_size
-        device = images.device
-        self.rates = torch.tensor(rates, device=device)
-        self.lr = optimizer.param_groups[0]["lr"]  # the 0-d device tensor every captured step reads
-        self.indices = torch.arange(self.steps_per_call * batch_size, device=device) % len(images)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        device, batch = self.images.device, self.batch_size
+        self.rates = torch.tensor(self.rates, device=device)
+        self.lr = self.optimizer.param_groups[0]["lr"]  # the 0-d device tensor every captured step reads
+        self.indices = torch.arange(self.steps_per_call * batch, device=device) % len(self.images)
         self.step_rates = torch.zeros(self.steps_per_call, device=device)
         self.losses = torch.zeros(self.steps_per_call, device=device)
-        self.pixels = torch.empty((batch_size, *images.shape[1:]), dtype=images.dtype, device=device)
-        self.targets = torch.empty(batch_size, dtype=labels.dtype, device=device)
+        self.pixels = torch.empty((batch, *self.images.shape[1:]), dtype=self.images.dtype, device=device)
+        self.targets = torch.empty(batch, dtype=self.labels.dtype, device=device)
 
-        weights = copy.deepcopy(model.state_dict())
-        momentum = {p: s["momentum_buffer"].clone() for p, s in optimizer.state.items() if "momentum_buffer" in s}
+        weights = copy.deepcopy(self.model.state_dict())
+        momentum = {p: s["momentum_buffer"].clone() for p, s in self.optimizer.state.items() if "momentum_buffer" in s}
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
@@ -351,11 +341,12 @@ class GraphSteps:
         torch.cuda.current_stream().wait_stream(side)
         self.graphs = {n: self._capture(n) for n in (1, self.steps_per_call)}
         with torch.no_grad():
-            model.load_state_dict(weights)
-            for p, s in optimizer.state.items():
-                if "momentum_buffer" in s:
-                    # A zero buffer updated by the first step equals the gradient, as in a fresh SGD.
-                    s["momentum_buffer"].copy_(momentum[p]) if p in momentum else s["momentum_buffer"].zero_()
+            self.model.load_state_dict(weights)
+            for p, state in self.optimizer.state.items():
+                if p in momentum:
+                    state["momentum_buffer"].copy_(momentum[p])
+                elif "momentum_buffer" in state:
+                    state["momentum_buffer"].zero_()  # updated by a first step, zero equals a fresh SGD's buffer
 
     def _steps(self, n: int) -> None:
         for k in range(n):
