@@ -17,10 +17,10 @@ left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Output shape of each layer")
     st.caption("For one 1 x 32 x 32 digit, recorded by forward hooks.")
-    st.dataframe(layer_shapes(model), hide_index=True)
+    st.table(layer_shapes(model), hide_index=True)
 with right:
     st.subheader("Parameters")
-    st.dataframe(parameter_table(model), hide_index=True)
+    st.table(parameter_table(model), hide_index=True)
     st.markdown(f"**{parameter_count(model):,} weights in all.**")
 
 st.subheader("Filters")
@@ -47,11 +47,10 @@ st.code(
     "optim.SGD(net.parameters(), lr=0.01).step()",
     language="python",
 )
-st.dataframe(
-    steps.parameter_change,
+st.table(
+    [
+        {**row, "largest change": f"{row['largest change']:.2e}", "mean change": f"{row['mean change']:.2e}"}
+        for row in steps.parameter_change
+    ],
     hide_index=True,
-    column_config={
-        "largest change": st.column_config.NumberColumn(format="%.2e"),
-        "mean change": st.column_config.NumberColumn(format="%.2e"),
-    },
 )
