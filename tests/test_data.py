@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 
 import pytest
 import torch
@@ -94,3 +95,10 @@ def test_download_is_used_when_nothing_is_shipped(tmp_path, monkeypatch):
     finally:
         server.shutdown()
     assert data.missing_files(tmp_path) == []
+
+
+def test_a_data_folder_that_cannot_be_written_says_what_to_do():
+    unwritable = Path("/proc/lenet-data")  # even root cannot create folders in /proc
+    with pytest.raises(MnistUnavailable) as error:
+        ensure_mnist(unwritable, download=False)
+    assert "MNIST/raw" in str(error.value) and "LENET_DATA_DIR" in str(error.value)
