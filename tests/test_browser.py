@@ -255,3 +255,40 @@ def test_drawing_with_a_finger_on_a_phone_width_screen(server, browser):
     screenshot(page, "sketch-pad-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
     context.close()
+
+
+def test_checkpoint_upload_refuses_a_bad_file_and_loads_a_good_one(server, page, tmp_path):
+    import torch
+
+    from lenet.checkpoint import save_checkpoint
+    from lenet.model import Net
+
+    page.goto(f"{server.url}/Train")
+    wait_idle(page, "Train")
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    bad = tmp_path / "notes.pt"
+    bad.write_bytes(b"not a checkpoint")
+    uploader.set_input_files(bad)
+    page.get_by_text(re.compile("Your model is unchanged: not a PyTorch checkpoint")).wait_for(timeout=30_000)
+    assert page.get_by_text("Source: pretrained (3 epochs)").is_visible()
+
+    torch.manual_seed(0)
+    good = tmp_path / "random.pt"
+    save_checkpoint(good, Net(), history=[])
+    uploader.set_input_files(good)
+    page.get_by_text("Source: uploaded random.pt").wait_for(timeout=30_000)
+
+
+def test_an_uploaded_photo_of_a_digit_is_read(server, page, tmp_path):
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (300, 400), "white")  # dark ink on paper, as a phone photo would be
+    ImageDraw.Draw(photo).line([(80, 80), (230, 80), (130, 340)], fill="black", width=22)
+    path = tmp_path / "seven.jpg"
+    photo.save(path)
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    page.get_by_text("Upload an image").click()
+    page.wait_for_selector(IDLE)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(path)
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
