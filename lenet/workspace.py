@@ -106,7 +106,6 @@ class TrainingRun:
     images_per_second: float = 0.0
     epochs: list[dict] = field(default_factory=list)  # one record per finished epoch
     evaluation: Evaluation | None = None
-    started_at: float = field(default_factory=time.time)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)

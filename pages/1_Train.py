@@ -174,7 +174,7 @@ st.subheader("Checkpoint")
 down, up = st.columns(2)
 down.download_button(
     "Download this model",
-    checkpoint_bytes(ws.model, history=ws.history),
+    lambda: checkpoint_bytes(ws.inference_model(), history=ws.history),  # serialised only when clicked
     "lenet_mnist.pt",
     disabled=running,
     help="A plain PyTorch checkpoint: {'model', 'config', 'history'}",

@@ -292,3 +292,17 @@ def test_an_uploaded_photo_of_a_digit_is_read(server, page, tmp_path):
     page.wait_for_selector(IDLE)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(path)
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+
+
+def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
+    from lenet.checkpoint import load_checkpoint
+    from lenet.model import Net
+
+    page.goto(f"{server.url}/Train")
+    wait_idle(page, "Train")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download this model").click()
+    path = tmp_path / "downloaded.pt"
+    download.value.save_as(path)
+    checkpoint = load_checkpoint(path.read_bytes(), Net())
+    assert checkpoint["history"][-1]["test_accuracy"] >= 0.99  # the pretrained weights' own record
