@@ -83,7 +83,9 @@ with st.container(border=True):
             "Weight decay", 0.0, 0.1, key=key("weight_decay"), format="%.5f", step=1e-4, **on_change("weight_decay")
         )
         c[2].number_input("Seed", 0, 2**31 - 1, key=key("seed"), **on_change("seed"))
-    start, stop, _ = st.columns([1, 1, 4])
+    start, stop, note = st.columns([1, 1, 4])
+    if running:
+        note.caption("One run at a time: Stop this one to start another. Other pages keep working meanwhile.")
     if start.button("Start", type="primary", disabled=running):
         settings = st.session_state.remembered
         try:

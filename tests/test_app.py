@@ -73,6 +73,7 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     assert workspace.run is run and run.active
     assert app.number_input(key="widget_lr").value == 0.01  # the settings survived the page switch
     assert button(app, "Start").disabled  # one run at a time, and the workspace refuses a second too
+    assert any("One run at a time" in c.value for c in app.caption)
     with pytest.raises(RuntimeError, match="already going"):
         workspace.start(run.config)
     button(app, "Stop").click().run()
