@@ -9,6 +9,7 @@ The last line of stdout is one JSON object. Traffic goes to 127.0.0.1 only.
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -19,6 +20,14 @@ from browser import CHROMIUM, CHROMIUM_FLAGS, PAGES, STREAMLIT_PROBE, Server, wa
 from playwright.sync_api import sync_playwright
 
 TOUR = ["Architecture", "Sketch_pad", "Train"]
+
+
+def server_slots(page) -> tuple[int, int]:
+    """(training, waiting) as the sidebar reports them, after a fresh look at the Train page."""
+    switch_page(page, "Train")
+    text = page.get_by_text(re.compile(r"^Server: \d+ of")).inner_text()
+    busy, waiting = re.search(r"Server: (\d+) of \d+ training slots busy, (\d+) waiting", text).groups()
+    return int(busy), int(waiting)
 
 
 def watch(page, name: str, errors: list[str]) -> None:
@@ -37,8 +46,17 @@ def watch(page, name: str, errors: list[str]) -> None:
 
 
 def open_page(page, url: str, path: str) -> float:
+    """A new browser session on `path`: the full load of the app."""
     started = time.perf_counter()
     page.goto(f"{url}/{path}")
+    wait_idle(page, PAGES[path])
+    return time.perf_counter() - started
+
+
+def switch_page(page, path: str) -> float:
+    """A click in the sidebar's navigation, as a person moves around: the session and its run go on."""
+    started = time.perf_counter()
+    page.get_by_test_id("stSidebarNav").get_by_text(PAGES[path], exact=True).click()
     wait_idle(page, PAGES[path])
     return time.perf_counter() - started
 
@@ -65,7 +83,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
                     timings.append(seconds)
                 if i == 0:  # the first session pays the process's one-time costs before the baseline
                     for path in TOUR:
-                        open_page(page, server.url, path)
+                        switch_page(page, path)
                 pages.append(page)
                 rss.append(server.rss_mb())
             per_idle_session = (rss[-1] - rss[1]) / max(1, sessions - 1)
@@ -80,7 +98,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             while time.monotonic() < deadline:
                 for page in pages:
                     for path in TOUR:
-                        timings.append(open_page(page, server.url, path))
+                        timings.append(switch_page(page, path))
                         by_page.setdefault(path, []).append(timings[-1])
                         if time.monotonic() > deadline:
                             break
@@ -88,8 +106,9 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             for i, page in enumerate(pages):
                 if page.locator('[data-testid="stException"]').count():
                     errors.append(f"session {i}: exception box on {page.url}")
+            training_now, waiting_now = server_slots(pages[0])
             for page in pages[:training]:
-                open_page(page, server.url, "Train")
+                switch_page(page, "Train")
                 stop = page.get_by_role("button", name="Stop")
                 if stop.is_enabled():
                     stop.click()
@@ -111,6 +130,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         "rss_mb_idle_sessions": round(rss[-1], 1),
         "rss_mb_per_extra_idle_session": round(per_idle_session, 2),
         "rss_mb_while_training": round(rss_training, 1),
+        "slots_at_the_end": {"training": training_now, "waiting": waiting_now},
         "errors": errors,
     }
     print(
