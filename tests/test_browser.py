@@ -299,7 +299,7 @@ def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
 
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Download this model").click()
     path = tmp_path / "downloaded.pt"
     download.value.save_as(path)
