@@ -69,8 +69,8 @@ def workspace() -> "Workspace":
 
     if "workspace" not in st.session_state:
         checkpoint = pretrained_checkpoint()
-        ws = Workspace(checkpoint["model"], "pretrained")
-        ws.history = list(checkpoint["history"])
+        ws = Workspace(None, "pretrained")
+        ws.load(checkpoint["model"], "pretrained", checkpoint["history"])
         ws.owner_alive = session_liveness()
         st.session_state.workspace = ws
     return st.session_state.workspace
@@ -119,13 +119,10 @@ def reset(ws: "Workspace", to: str) -> None:
 
 
 def status_line(ws: "Workspace") -> str:
-    origin = ws.origin
-    runs = [r for r in ws.history if r.get("config")]
-    if origin == "pretrained":
-        origin = "pretrained (3 epochs)" if not runs else f"pretrained + {len(runs)} epochs here"
-    elif runs:
-        origin = f"{origin} + {len(runs)} epochs here"
-    return origin
+    here = ws.epochs_trained_here
+    if here:
+        return f"{ws.origin} + {here} epochs here"
+    return f"{ws.origin} ({ws.inherited_epochs} epochs)" if ws.inherited_epochs else ws.origin
 
 
 def sidebar(ws: "Workspace") -> None:

@@ -128,6 +128,18 @@ class Finished:
 Event = Steps | EpochEnd | Finished
 
 
+def epoch_record(event: EpochEnd, number: int, config: TrainConfig) -> dict:
+    """One line of a model's training history, as checkpoints and the app keep it."""
+    return {
+        "epoch": number,
+        "train_loss": event.train_loss,
+        "test_accuracy": event.evaluation.accuracy,
+        "seconds": event.seconds,
+        "images_per_second": event.images_per_second,
+        "config": asdict(config),
+    }
+
+
 def fit(
     model: nn.Module,
     config: TrainConfig,
@@ -426,9 +438,7 @@ def main(argv: list[str] | None = None) -> dict:
                     epoch=event.epoch, loss=f"{event.losses[-1]:.3f}", img_s=f"{event.images_per_second:,.0f}"
                 )
             elif isinstance(event, EpochEnd):
-                history.append(
-                    {"epoch": event.epoch, "train_loss": event.train_loss, "test_accuracy": event.evaluation.accuracy}
-                )
+                history.append(epoch_record(event, event.epoch, config))
                 bar.write(
                     f"epoch {event.epoch}: loss {event.train_loss:.4f}, "
                     f"test accuracy {event.evaluation.accuracy:.2%}, {event.images_per_second:,.0f} img/s",

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -18,7 +18,7 @@ import torch
 from lenet.data import Mnist, load_mnist
 from lenet.evaluate import Evaluation
 from lenet.model import Net
-from lenet.train import EpochEnd, Finished, Steps, TrainConfig, fit, resolve_device
+from lenet.train import EpochEnd, Finished, Steps, TrainConfig, epoch_record, fit, resolve_device
 
 
 def available_cores() -> int:
@@ -136,6 +136,7 @@ class Workspace:
             self.model.load_state_dict(state_dict)
         self.origin = origin  # "pretrained", "random init" or "uploaded"
         self.history: list[dict] = []  # epoch records of every run on this model
+        self.inherited_epochs = 0  # how many of them came with the loaded weights
         self.optimizer_state: dict | None = None
         self.run: TrainingRun | None = None
         self._published = copy.deepcopy(self.model)
@@ -146,8 +147,8 @@ class Workspace:
         return self.run is not None and self.run.active
 
     @property
-    def epochs_trained(self) -> int:
-        return len(self.history)
+    def epochs_trained_here(self) -> int:
+        return len(self.history) - self.inherited_epochs
 
     @property
     def last_accuracy(self) -> float | None:
@@ -167,6 +168,7 @@ class Workspace:
     def load(self, state_dict: dict, origin: str, history: list[dict]) -> None:
         self.reset(state_dict, origin)
         self.history = list(history)
+        self.inherited_epochs = len(history)
 
     def start(
         self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS
@@ -235,14 +237,7 @@ class Workspace:
                 run.images_per_second = event.images_per_second
             self._publish()
         elif isinstance(event, EpochEnd):
-            record = {
-                "epoch": len(self.history) + 1,
-                "train_loss": event.train_loss,
-                "test_accuracy": event.evaluation.accuracy,
-                "seconds": event.seconds,
-                "images_per_second": event.images_per_second,
-                "config": asdict(run.config),
-            }
+            record = epoch_record(event, len(self.history) + 1, run.config)
             self.history.append(record)
             with run.lock:
                 run.epochs.append(record)

@@ -45,7 +45,7 @@ def test_sketch_pad_prompts_before_anything_is_drawn(app):
 def test_a_short_run_ends_with_a_history(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
-    epochs_before = workspace.epochs_trained
+    epochs_before = workspace.epochs_trained_here
     app.selectbox(key="widget_subset").set_value("1,000")
     app.number_input(key="widget_epochs").set_value(1)
     button(app, "Start").click().run()
@@ -54,7 +54,7 @@ def test_a_short_run_ends_with_a_history(app):
     app.run()
     assert not app.exception
     assert workspace.run.state == "completed"
-    assert workspace.epochs_trained == epochs_before + 1
+    assert workspace.epochs_trained_here == epochs_before + 1
     assert 0.5 < workspace.last_accuracy <= 1
     assert any("Where the model is wrong" in h.value for h in app.subheader)
 
