@@ -95,6 +95,33 @@ def assert_clean_log(log: str) -> None:
     assert not problems, "server log:\n" + log
 
 
+def watch(page, problems: list[str], name: str = "", strict: bool = True) -> None:
+    """Collect console errors, page errors and failed requests of `page` into `problems`.
+
+    `strict` also counts HTTP error responses and requests aborted by a navigation; the load test,
+    which moves on before lazy scripts arrive, is not strict.
+    """
+    prefix = f"{name} " if name else ""
+
+    def on_console(message) -> None:
+        if message.type == "error" and not STREAMLIT_PROBE.search(message.location.get("url", "")):
+            problems.append(f"{prefix}console: {message.text} ({message.location.get('url')})")
+
+    def on_response(response) -> None:
+        if response.status >= 400 and not (response.status == 404 and STREAMLIT_PROBE.search(response.url)):
+            problems.append(f"{prefix}HTTP {response.status} {response.url}")
+
+    def on_request_failed(request) -> None:
+        if strict or request.failure != "net::ERR_ABORTED":
+            problems.append(f"{prefix}request failed: {request.url} ({request.failure})")
+
+    page.on("console", on_console)
+    if strict:
+        page.on("response", on_response)
+    page.on("requestfailed", on_request_failed)
+    page.on("pageerror", lambda error: problems.append(f"{prefix}page error: {error}"))
+
+
 def wait_idle(page, title: str) -> None:
     page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
     page.wait_for_selector(IDLE, timeout=60_000)

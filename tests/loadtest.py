@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import CHROMIUM, CHROMIUM_FLAGS, PAGES, STREAMLIT_PROBE, Server, wait_idle
+from browser import CHROMIUM, CHROMIUM_FLAGS, PAGES, Server, wait_idle, watch
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -30,21 +30,6 @@ def server_slots(page) -> tuple[int, int]:
     text = page.get_by_text(re.compile(r"^Server: \d+ of")).inner_text()
     busy, waiting = re.search(r"Server: (\d+) of \d+ training slots busy, (\d+) waiting", text).groups()
     return int(busy), int(waiting)
-
-
-def watch(page, name: str, errors: list[str]) -> None:
-    def on_console(message) -> None:
-        if message.type == "error" and not STREAMLIT_PROBE.search(message.location.get("url", "")):
-            errors.append(f"{name} console: {message.text}")
-
-    page.on("console", on_console)
-
-    def on_request_failed(request) -> None:
-        if request.failure != "net::ERR_ABORTED":  # the session navigated on before a lazy script arrived
-            errors.append(f"{name} request failed: {request.url} ({request.failure})")
-
-    page.on("requestfailed", on_request_failed)
-    page.on("pageerror", lambda error: errors.append(f"{name} page error: {error}"))
 
 
 def open_page(page, url: str, path: str) -> float:
@@ -77,7 +62,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             for i in range(sessions):
                 contexts.append(browser.new_context(viewport={"width": 1200, "height": 900}))
                 page = contexts[-1].new_page()
-                watch(page, f"session {i}", errors)
+                watch(page, errors, f"session {i}", strict=False)
                 seconds = open_page(page, server.url, "Train")
                 if i == 0:
                     first_page = seconds  # includes the server's one-time import of torch

@@ -14,10 +14,10 @@ from browser import (
     IDLE,
     PAGES,
     SHOTS,
-    STREAMLIT_PROBE,
     Server,
     assert_clean_log,
     wait_idle,
+    watch,
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -55,19 +55,7 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     problems: list[str] = []
-
-    def on_console(message):
-        if message.type == "error" and not STREAMLIT_PROBE.search(message.location.get("url", "")):
-            problems.append(f"console: {message.text} ({message.location.get('url')})")
-
-    def on_response(response):
-        if response.status >= 400 and not (response.status == 404 and STREAMLIT_PROBE.search(response.url)):
-            problems.append(f"HTTP {response.status} {response.url}")
-
-    page.on("console", on_console)
-    page.on("response", on_response)
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url} {request.failure}"))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    watch(page, problems)
     yield page
     assert page.locator('[data-testid="stException"]').count() == 0, "an exception box is on the page"
     context.close()
