@@ -66,19 +66,22 @@ def ensure_mnist(data_dir: Path, shipped_dir: Path = SHIPPED_DIR, download: bool
     from torchvision.datasets.utils import extract_archive
 
     folder = raw_dir(data_dir)
+    if not (missing := missing_files(data_dir)):  # the usual case: one md5 pass, nothing to do
+        return folder
     try:
-        for name in missing_files(data_dir):
+        for name in missing:
             archive = shipped_dir / f"{name}.gz"
             if archive.is_file():
                 folder.mkdir(parents=True, exist_ok=True)
                 extract_archive(str(archive), str(folder))
-        if (still_missing := missing_files(data_dir)) and download:
-            print(f"Downloading MNIST into {folder} (missing: {', '.join(still_missing)})")
+        if (missing := missing_files(data_dir)) and download:
+            print(f"Downloading MNIST into {folder} (missing: {', '.join(missing)})")
             MNIST(str(data_dir), download=True)
+            missing = missing_files(data_dir)
     except (OSError, RuntimeError) as error:
         raise MnistUnavailable(_help(folder, f"{type(error).__name__}: {error}")) from error
-    if still_missing := missing_files(data_dir):
-        raise MnistUnavailable(_help(folder, f"missing or corrupt: {', '.join(still_missing)}"))
+    if missing:
+        raise MnistUnavailable(_help(folder, f"missing or corrupt: {', '.join(missing)}"))
     return folder
 
 
