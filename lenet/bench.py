@@ -128,8 +128,7 @@ def live_chart_cost(device: str, steps: int) -> tuple[float, float]:
     while run.active:
         view = run.view()
         if view.losses:
-            steps_per_epoch = view.total_steps // view.config.epochs
-            loss_chart(view.losses, steps_per_epoch).to_json()
+            loss_chart(view.losses, view.steps_per_epoch).to_json()
         time.sleep(0.5)
     run.thread.join()
     torch.set_num_threads(threads)

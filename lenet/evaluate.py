@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lenet.data import normalise
+from lenet.data import normalise, to_pixels
 
 NUM_CLASSES = 10
 
@@ -36,8 +36,11 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     )
 
 
-def misclassified(evaluation: Evaluation, labels: torch.Tensor, limit: int) -> list[tuple[int, int, int]]:
-    """(index, true label, predicted label) of the first `limit` wrong predictions."""
+def misclassified(
+    evaluation: Evaluation, images: torch.Tensor, labels: torch.Tensor, limit: int
+) -> list[tuple[torch.Tensor, int, int]]:
+    """(28 x 28 uint8 pixels, true label, predicted label) of the first `limit` wrong predictions."""
     labels = labels.cpu()
-    wrong = (evaluation.predictions != labels).nonzero().squeeze(1)[:limit].tolist()
-    return [(i, int(labels[i]), int(evaluation.predictions[i])) for i in wrong]
+    wrong = (evaluation.predictions != labels).nonzero().squeeze(1)[:limit]
+    pixels = to_pixels(images.cpu()[wrong])
+    return [(pixels[k], int(labels[i]), int(evaluation.predictions[i])) for k, i in enumerate(wrong.tolist())]

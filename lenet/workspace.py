@@ -120,6 +120,10 @@ class TrainingRun:
         with self.lock:
             return replace(self, losses=list(self.losses), epochs=list(self.epochs))
 
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.total_steps // self.config.epochs
+
     def seconds_left(self) -> float | None:
         done = len(self.losses)
         if not done or not self.images_per_second:

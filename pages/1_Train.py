@@ -7,7 +7,7 @@ import torch
 
 from lenet import figures, session
 from lenet.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
-from lenet.data import load_mnist, to_pixels
+from lenet.data import load_mnist
 from lenet.evaluate import misclassified
 from lenet.model import Net
 from lenet.train import PRESETS, SCHEDULES, preset
@@ -123,7 +123,6 @@ def live() -> None:
             f"({training} of {SLOTS.limit} runs are training on this server). Stop leaves the line."
         )
         return
-    steps_per_epoch = run.total_steps // run.config.epochs if run.total_steps else 0
     done = len(run.losses)
     st.progress(
         done / run.total_steps if run.total_steps else 0.0,
@@ -136,7 +135,7 @@ def live() -> None:
     m[2].metric("Last loss", f"{run.losses[-1]:.4f}" if run.losses else "-")
     m[3].metric("Test accuracy", f"{run.epochs[-1]['test_accuracy']:.2%}" if run.epochs else "-")
     if run.losses:
-        st.plotly_chart(figures.loss_chart(run.losses, steps_per_epoch), key="loss-chart")
+        st.plotly_chart(figures.loss_chart(run.losses, run.steps_per_epoch), key="loss-chart")
     if run.epochs:
         st.dataframe(
             [
@@ -166,11 +165,10 @@ if run is not None and not run.active and run.evaluation is not None:
     left, right = st.columns([1, 1], gap="large")
     left.plotly_chart(figures.confusion_heatmap(run.evaluation.confusion), key="confusion")
     mnist = load_mnist()
-    wrong = misclassified(run.evaluation, mnist.test_labels, limit=24)
+    wrong = misclassified(run.evaluation, mnist.test_images, mnist.test_labels, limit=24)
     right.caption(f"{len(wrong)} of the misclassified test digits: true label → prediction")
     if wrong:
-        pixels = to_pixels(mnist.test_images[[i for i, _, _ in wrong]]).numpy()
-        right.image(list(pixels), caption=[f"{t} → {p}" for _, t, p in wrong], width=64)
+        right.image([pixels.numpy() for pixels, _, _ in wrong], caption=[f"{t} → {p}" for _, t, p in wrong], width=64)
 
 st.subheader("Checkpoint")
 down, up = st.columns(2)

@@ -129,3 +129,17 @@ def test_cli_prints_a_json_summary_last(tmp_path):
     assert summary["epochs"] == 1 and summary["device"] == "cpu" and summary["config"]["seed"] == 1
     assert 0.2 < summary["test_accuracy"] <= 1.0  # 20 steps: above chance (measured 48.6 %)
     assert out.stat().st_size > 300_000
+
+
+def test_misclassified_digits_are_the_wrong_predictions(mnist):
+    from lenet.data import to_pixels
+    from lenet.evaluate import misclassified
+
+    torch.manual_seed(0)
+    evaluation = evaluate(Net(), mnist.test_images, mnist.test_labels)  # untrained: mostly wrong
+    wrong = misclassified(evaluation, mnist.test_images, mnist.test_labels, limit=5)
+    assert len(wrong) == 5
+    indices = (evaluation.predictions != mnist.test_labels).nonzero().squeeze(1)[:5].tolist()
+    for (pixels, true, predicted), i in zip(wrong, indices, strict=True):
+        assert torch.equal(pixels, to_pixels(mnist.test_images[i : i + 1])[0])
+        assert (true, predicted) == (int(mnist.test_labels[i]), int(evaluation.predictions[i])) and true != predicted
