@@ -168,7 +168,7 @@ def fit(
     steps_per_epoch = len(images) // batch_size  # the last partial batch is dropped: static shapes
     total_steps = steps_per_epoch * config.epochs
     use_graph = device.type == "cuda" and config.cuda_graph
-    optimizer = make_optimizer(model, config, device, tensor_lr=use_graph)
+    optimizer = make_optimizer(model, config, device)
     if optimizer_state:
         restore_momentum(optimizer, optimizer_state)
     rates = learning_rates(config, total_steps)
@@ -246,12 +246,10 @@ def fit(
     )
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device, tensor_lr: bool) -> torch.optim.SGD:
-    """SGD as configured; a CUDA graph needs the learning rate as a device tensor it can read."""
-    lr = torch.tensor(config.lr, device=device) if tensor_lr else config.lr
+def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.SGD:
     return torch.optim.SGD(
         model.parameters(),
-        lr=lr,
+        lr=config.lr,
         momentum=config.momentum,
         nesterov=config.nesterov,
         weight_decay=config.weight_decay,
@@ -325,23 +323,25 @@ class GraphSteps(EagerSteps):
     """Whole SGD steps (gather, forward, backward, update) captured as CUDA graphs and replayed.
 
     One graph holds `steps_per_call` consecutive steps, so a replay costs one launch for all their
-    kernels; a one-step graph does an epoch's remainder. Each replay reads its batch indices and
-    learning rates from static buffers filled just before it. Warm-up before capture changes the
-    weights and momentum, so both are put back: the run matches the eager path.
+    kernels; a one-step graph does an epoch's remainder. Every kernel a step can shed is shed: the
+    images are normalised once for the whole set, a replay gathers all its batches with one
+    `index_select`, each captured step reads its learning rate from its own slot of a static
+    buffer, and the losses are stacked once per replay. Warm-up before capture changes the weights
+    and momentum, so both are put back: the run matches the eager path.
     """
 
     steps_per_call = 32
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        device, batch = self.images.device, self.batch_size
+        device, chunk = self.images.device, self.steps_per_call * self.batch_size
+        self.inputs = normalise(self.images)  # the same values `normalise` gives batch by batch
         self.rates = torch.tensor(self.rates, device=device)
-        self.lr = self.optimizer.param_groups[0]["lr"]  # the 0-d device tensor every captured step reads
-        self.indices = torch.arange(self.steps_per_call * batch, device=device) % len(self.images)
+        self.indices = torch.arange(chunk, device=device) % len(self.images)
         self.step_rates = torch.zeros(self.steps_per_call, device=device)
         self.losses = torch.zeros(self.steps_per_call, device=device)
-        self.pixels = torch.empty((batch, *self.images.shape[1:]), dtype=self.images.dtype, device=device)
-        self.targets = torch.empty(batch, dtype=self.labels.dtype, device=device)
+        self.pixels = torch.empty((chunk, *self.inputs.shape[1:]), device=device)
+        self.targets = torch.empty(chunk, dtype=self.labels.dtype, device=device)
 
         weights = copy.deepcopy(self.model.state_dict())
         momentum = {p: s["momentum_buffer"].clone() for p, s in self.optimizer.state.items() if "momentum_buffer" in s}
@@ -361,16 +361,20 @@ class GraphSteps(EagerSteps):
                     state["momentum_buffer"].zero_()  # updated by a first step, zero equals a fresh SGD's buffer
 
     def _steps(self, n: int) -> None:
+        size = n * self.batch_size
+        torch.index_select(self.inputs, 0, self.indices[:size], out=self.pixels[:size])
+        torch.index_select(self.labels, 0, self.indices[:size], out=self.targets[:size])
+        losses = []
         for k in range(n):
+            batch = slice(k * self.batch_size, (k + 1) * self.batch_size)
             self.optimizer.zero_grad(set_to_none=True)  # backward allocates the gradients in the graph's pool
-            indices = self.indices[k * self.batch_size : (k + 1) * self.batch_size]
-            torch.index_select(self.images, 0, indices, out=self.pixels)
-            torch.index_select(self.labels, 0, indices, out=self.targets)
-            loss = batch_loss(self.model, normalise(self.pixels), self.targets, self.amp)
+            loss = batch_loss(self.model, self.pixels[batch], self.targets[batch], self.amp)
             loss.backward()
-            self.lr.copy_(self.step_rates[k])
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.step_rates[k]  # a 0-d view: the captured update reads its slot at replay
             self.optimizer.step()
-            self.losses[k].copy_(loss.detach())
+            losses.append(loss.detach())
+        torch.stack(losses, out=self.losses[:n])
 
     def _capture(self, n: int) -> torch.cuda.CUDAGraph:
         graph = torch.cuda.CUDAGraph()
