@@ -1,8 +1,12 @@
-"""Plotly figures for the pages: built here from plain data, so pages only display them."""
+"""Plotly figures and pictures for the pages: built here from plain data, so pages only display them."""
+
+import base64
+import io
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from PIL import Image
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
 
@@ -21,15 +25,16 @@ def loss_chart(losses: list[float], steps_per_epoch: int) -> go.Figure:
     """Per-step loss, its moving average, and a dashed line at each epoch boundary.
 
     Rebuilt twice a second while training, in the training process: numpy arrays and plain layout
-    shapes keep it at a few ms, where lists and `add_vline` took 30 ms and slowed training.
+    shapes keep it at a few ms, where lists and `add_vline` took 30 ms and slowed training. SVG lines,
+    not WebGL: without a GPU (headless Chromium here) WebGL kept a whole core busy redrawing, SVG half.
     """
     y = np.asarray(losses)
     x = np.arange(1, len(y) + 1)
     boundaries = range(steps_per_epoch, len(y), steps_per_epoch) if steps_per_epoch else []
     figure = go.Figure(
         [
-            go.Scattergl(x=x, y=y, mode="lines", name="step loss", line={"width": 1, "color": "rgba(99,110,250,0.35)"}),
-            go.Scattergl(
+            go.Scatter(x=x, y=y, mode="lines", name="step loss", line={"width": 1, "color": "rgba(99,110,250,0.35)"}),
+            go.Scatter(
                 x=x, y=smoothed(y), mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}
             ),
         ]
@@ -96,83 +101,87 @@ def confusion_heatmap(confusion: list[list[int]]) -> go.Figure:
     return figure
 
 
-def probability_bars(probabilities: list[float]) -> go.Figure:
-    best = max(range(10), key=lambda i: probabilities[i])
-    colors = ["rgb(239,85,59)" if i == best else "rgb(99,110,250)" for i in range(10)]
-    figure = go.Figure(
-        go.Bar(x=list(range(10)), y=probabilities, marker_color=colors, hovertemplate="%{x}: %{y:.1%}<extra></extra>")
-    )
-    figure.update_layout(
-        xaxis={"dtick": 1, "title": "digit"},
-        yaxis={"range": [0, 1], "tickformat": ".0%"},
-        height=280,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-    )
-    return figure
+BAR_PX = 150  # the height of a 100 % bar
 
 
-def mosaic(images: torch.Tensor, columns: int) -> torch.Tensor:
-    """(N, H, W) -> one (rows * (H + 1) - 1, columns * (W + 1) - 1) image, tiles split by NaN gaps."""
-    count, height, width = images.shape
-    rows = -(-count // columns)
-    canvas = torch.full((rows * (height + 1) - 1, columns * (width + 1) - 1), float("nan"))
-    for i, image in enumerate(images):
-        top, left = (i // columns) * (height + 1), (i % columns) * (width + 1)
-        canvas[top : top + height, left : left + width] = image
-    return canvas
+def probability_bars(probabilities: list[float]) -> str:
+    """Ten bars, the likeliest digit's in red, as HTML for `st.markdown`.
 
-
-def image_grid(
-    images: torch.Tensor,
-    columns: int,
-    colorscale: str = "gray",
-    row_label: str = "",
-    column_label: str = "#",
-    tile_px: int = 60,
-) -> go.Figure:
-    """(N, H, W) maps as one heatmap: a single trace draws fast, where 96 subplots took 0.7 s to build."""
-    count, height, width = images.shape
-    rows = -(-count // columns)
-    limit = float(images.abs().max()) or 1.0
-    figure = go.Figure(
-        go.Heatmap(
-            z=mosaic(images.detach().cpu().float(), columns).tolist(),
-            colorscale=colorscale,
-            zmid=0 if colorscale == "RdBu" else None,
-            zmin=None if colorscale == "RdBu" else 0,
-            zmax=limit if colorscale != "RdBu" else None,
-            showscale=False,
-            hovertemplate="%{z:.3f}<extra></extra>",
+    HTML shows with the page's own message, where a plotly chart made the first prediction of a
+    session wait for plotly's script: 1.3-1.5 s from mouse-up to prediction, 0.4-0.9 s without.
+    """
+    best = max(range(10), key=lambda digit: probabilities[digit])
+    bars = []
+    for digit, probability in enumerate(probabilities):
+        label = "<1%" if 0 < probability < 0.005 else f"{probability:.0%}"
+        colour = "rgb(239,85,59)" if digit == best else "rgb(99,110,250)"
+        bars.append(
+            "<div style='flex:1;display:flex;flex-direction:column;align-items:center;justify-content:flex-end'>"
+            f"<div style='font-size:0.75rem;color:gray'>{label}</div>"
+            f"<div data-testid='bar' title='{digit}: {probability:.2%}' "
+            f"style='width:70%;height:{max(1, round(probability * BAR_PX))}px;background:{colour}'></div>"
+            f"<div style='border-top:1px solid lightgray;width:100%;text-align:center'>{digit}</div></div>"
         )
-    )
-    centres = lambda size, n: [i * (size + 1) + (size - 1) / 2 for i in range(n)]  # noqa: E731
-    figure.update_xaxes(
-        tickvals=centres(width, columns),
-        ticktext=[f"{column_label}{i}" for i in range(columns)],
-        showgrid=False,
-        zeroline=False,
-        side="top",
-    )
-    figure.update_yaxes(
-        tickvals=centres(height, rows),
-        ticktext=[f"{row_label}{i}" for i in range(rows)] if row_label else [""] * rows,
-        showgrid=False,
-        zeroline=False,
-        autorange="reversed",
-        scaleanchor="x",
-    )
-    figure.update_layout(
-        height=60 + rows * tile_px,
-        plot_bgcolor="white",
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    )
-    return figure
+    return f"<div data-testid='probabilities' style='display:flex;gap:2px;height:{BAR_PX + 50}px'>{''.join(bars)}</div>"
 
 
-def filters(weight: torch.Tensor) -> go.Figure:
+POSITIVE, NEGATIVE = (33, 102, 172), (178, 24, 43)  # the ends of plotly's RdBu: blue and red
+GAP_PX = 4
+
+
+def colour(values: torch.Tensor, diverging: bool) -> torch.Tensor:
+    """Values in [-1, 1] (diverging: red, white at 0, blue) or [0, 1] (black to white) -> uint8 RGB."""
+    values = values.clamp(-1 if diverging else 0, 1).unsqueeze(-1)
+    if not diverging:
+        return (values * 255).round().to(torch.uint8).expand(*values.shape[:-1], 3)
+    white = torch.full((3,), 255.0)
+    ends = torch.where(
+        values >= 0, torch.tensor(POSITIVE, dtype=torch.float32), torch.tensor(NEGATIVE, dtype=torch.float32)
+    )
+    return (white + values.abs() * (ends - white)).round().to(torch.uint8)
+
+
+def full_scale(values: torch.Tensor) -> float:
+    """The magnitude a picture draws in full colour: its largest (1 where all are zero)."""
+    return float(values.detach().abs().max()) or 1.0
+
+
+def picture(maps: torch.Tensor, columns: int, diverging: bool, cell_px: int) -> np.ndarray:
+    """(N, H, W) maps as one RGB picture, `columns` tiles a row, white gaps between them.
+
+    A picture, not a chart: the browser shows it at once, where a plotly heatmap made the first
+    visit of a page wait for plotly's script (0.5 s here, seconds on a busy machine).
+    One scale for all tiles, so they compare: the largest magnitude is full colour.
+    """
+    maps = maps.detach().cpu().float()
+    count, height, width = maps.shape
+    rows = -(-count // columns)
+    tiles = colour(maps / full_scale(maps), diverging).repeat_interleave(cell_px, 1).repeat_interleave(cell_px, 2)
+    tile_h, tile_w = height * cell_px, width * cell_px
+    canvas = torch.full(
+        (rows * (tile_h + GAP_PX) - GAP_PX, columns * (tile_w + GAP_PX) - GAP_PX, 3), 255, dtype=torch.uint8
+    )
+    for i, tile in enumerate(tiles):
+        top, left = (i // columns) * (tile_h + GAP_PX), (i % columns) * (tile_w + GAP_PX)
+        canvas[top : top + tile_h, left : left + tile_w] = tile
+    return canvas.numpy()
+
+
+def filters(weight: torch.Tensor) -> np.ndarray:
     """conv1's (6, 1, 3, 3) kernels in a row, or conv2's (16, 6, 3, 3) as 16 rows of 6 input channels."""
     out_channels, in_channels = weight.shape[:2]
-    kernels = weight.detach().cpu().reshape(-1, *weight.shape[2:])
+    kernels = weight.reshape(-1, *weight.shape[2:])
     if in_channels == 1:
-        return image_grid(kernels, columns=out_channels, colorscale="RdBu", column_label="filter ", tile_px=90)
-    return image_grid(kernels, columns=in_channels, colorscale="RdBu", row_label="filter ", column_label="input ")
+        return picture(kernels, columns=out_channels, diverging=True, cell_px=24)
+    return picture(kernels, columns=in_channels, diverging=True, cell_px=12)
+
+
+def data_url(pixels: np.ndarray) -> str:
+    """A uint8 picture, (H, W) grey or (H, W, 3) RGB, as a PNG data URL for `st.image`.
+
+    Streamlit passes URLs through, so the picture travels inside the page's own message. A media
+    file instead is a second request, which a quick page switch turns into a 404.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -25,11 +25,20 @@ with right:
 
 st.subheader("Filters")
 st.caption(
-    "The 3 x 3 kernels the convolutions slide over the image; blue is positive, red negative, each row one filter."
+    "The 3 x 3 kernels the convolutions slide over the image: blue is positive, red negative, white zero; "
+    "full colour is the largest weight of the layer."
 )
-st.plotly_chart(figures.filters(model.conv1.weight), key="conv1-filters")
+strongest = figures.full_scale(model.conv1.weight)
+st.image(
+    figures.data_url(figures.filters(model.conv1.weight)),
+    caption=f"conv1: filters 0-5, full colour = ±{strongest:.2f}",
+)
 with st.expander("conv2: 16 filters x 6 input channels"):
-    st.plotly_chart(figures.filters(model.conv2.weight), key="conv2-filters")
+    strongest = figures.full_scale(model.conv2.weight)
+    st.image(
+        figures.data_url(figures.filters(model.conv2.weight)),
+        caption=f"conv2: a row per filter (0-15), a column per input channel (0-5), full colour = ±{strongest:.2f}",
+    )
 
 st.subheader("The tutorial, step by step")
 st.caption("Run on a copy of your model: a random input, MSELoss against a random target, backward(), one SGD step.")

@@ -51,7 +51,7 @@ with result:
         probs = probabilities(model, x)[0]
         best = int(probs.argmax())
         seen, verdict = st.columns([1, 2])
-        seen.image(digit.numpy(), caption="What the network sees (28 x 28)", width=140, clamp=True)
+        seen.image(figures.data_url(digit.numpy()), caption="What the network sees (28 x 28)", width=140)
         verdict.markdown(
             f"<div style='font-size:6rem;line-height:1;font-weight:700' data-testid='prediction'>{best}</div>",
             unsafe_allow_html=True,
@@ -59,10 +59,14 @@ with result:
         verdict.caption(
             f"Prediction, {probs[best]:.0%} sure" + (" (training: the latest weights)" if ws.training else "")
         )
-        st.plotly_chart(figures.probability_bars(probs.tolist()), key="probabilities")
+        st.markdown(figures.probability_bars(probs.tolist()), unsafe_allow_html=True)
         with st.expander("What the convolution layers see", expanded=True):
             maps = feature_maps(model, x)
-            st.plotly_chart(
-                figures.image_grid(maps["conv1"], columns=6, column_label="conv1 #", tile_px=70), key="conv1"
+            st.image(
+                figures.data_url(figures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
+                caption="conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most",
             )
-            st.plotly_chart(figures.image_grid(maps["conv2"], columns=16, column_label="", tile_px=50), key="conv2")
+            st.image(
+                figures.data_url(figures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
+                caption="conv2 + ReLU: 16 maps of 13 x 13",
+            )

@@ -1,0 +1,79 @@
+"""Filter and feature-map pictures: each weight lands in its own cell, in the colour of its sign and size."""
+
+import base64
+import io
+import re
+
+import numpy as np
+import torch
+from PIL import Image
+
+from lenet.figures import BAR_PX, GAP_PX, NEGATIVE, POSITIVE, colour, data_url, filters, picture, probability_bars
+from lenet.model import Net
+
+WHITE = (255, 255, 255)
+
+
+def test_colour_ends_and_middle():
+    diverging = colour(torch.tensor([-1.0, 0.0, 1.0, 0.5]), diverging=True).tolist()
+    assert diverging[:3] == [list(NEGATIVE), list(WHITE), list(POSITIVE)]
+    assert diverging[3] == [round(255 + 0.5 * (c - 255)) for c in POSITIVE]  # half way from white to blue
+    assert colour(torch.tensor([0.0, 1.0, 2.0]), diverging=False).tolist() == [[0] * 3, [255] * 3, [255] * 3]
+
+
+def test_each_weight_is_a_cell_of_its_own_colour():
+    weight = torch.zeros(6, 1, 3, 3)
+    weight[0, 0, 0, 0] = 2.0  # the largest magnitude: full blue
+    weight[5, 0, 2, 1] = -1.0  # half the largest, negative: half red
+    cell = 24
+    image = filters(weight)
+    tile = 3 * cell + GAP_PX
+    assert image.shape == (3 * cell, 6 * tile - GAP_PX, 3)
+    assert tuple(image[0, 0]) == tuple(image[cell - 1, cell - 1]) == POSITIVE
+    assert tuple(image[cell, cell]) == WHITE  # the next cell of the same filter is zero
+    half_red = tuple(round(255 + 0.5 * (c - 255)) for c in NEGATIVE)
+    assert tuple(image[2 * cell + 5, 5 * tile + cell + 5]) == half_red
+    assert (image[:, 3 * cell : 3 * cell + GAP_PX] == 255).all()  # the gap after filter 0
+
+
+def test_conv2_filters_are_a_row_per_filter_and_a_column_per_input_channel():
+    weight = Net().conv2.weight.detach()
+    image = filters(weight)
+    cell = 12
+    assert image.shape == (16 * (3 * cell + GAP_PX) - GAP_PX, 6 * (3 * cell + GAP_PX) - GAP_PX, 3)
+    filter_, channel = 9, 4
+    top, left = filter_ * (3 * cell + GAP_PX), channel * (3 * cell + GAP_PX)
+    value = weight[filter_, channel, 1, 2] / weight.abs().max()
+    expected = colour(value, diverging=True).tolist()
+    assert image[top + cell + 1, left + 2 * cell + 1].tolist() == expected
+
+
+def test_feature_maps_share_one_grey_scale():
+    maps = torch.stack([torch.full((13, 13), 4.0), torch.full((13, 13), 1.0), torch.zeros(13, 13)])
+    image = picture(maps, columns=2, diverging=False, cell_px=5)
+    assert image.shape == (2 * 65 + GAP_PX, 2 * 65 + GAP_PX, 3)
+    assert image[0, 0].tolist() == [255] * 3  # the brightest map
+    assert image[0, 65 + GAP_PX].tolist() == [64] * 3  # a quarter as bright
+    assert image[65 + GAP_PX, 0].tolist() == [0] * 3  # nothing: black
+    assert (image[65 + GAP_PX :, 65 + GAP_PX :] == 255).all()  # no fourth map: background
+    assert image.dtype == np.uint8
+
+
+def test_a_data_url_holds_the_exact_pixels():
+    for pixels in (filters(Net().conv1.weight), np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)):
+        url = data_url(pixels)
+        assert url.startswith("data:image/png;base64,")
+        decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+        np.testing.assert_array_equal(decoded, pixels)
+
+
+def test_probability_bars_are_as_tall_as_likely_and_the_likeliest_is_red():
+    probabilities = [0.0, 0.002, 0.05, 0.0, 0.0, 0.0, 0.0, 0.9, 0.048, 0.0]
+    html = probability_bars(probabilities)
+    bars = re.findall(r"title='(\d): [\d.]+%' style='[^']*height:(\d+)px;background:([^']+)'", html)
+    assert [int(digit) for digit, _, _ in bars] == list(range(10))
+    heights = [int(height) for _, height, _ in bars]
+    assert heights[7] == round(0.9 * BAR_PX) and heights[2] == round(0.05 * BAR_PX)
+    assert heights[0] == 1  # a hairline, so every digit has a bar
+    assert [colour for _, _, colour in bars].count("rgb(239,85,59)") == 1 and bars[7][2] == "rgb(239,85,59)"
+    assert ">90%<" in html and ">5%<" in html and "><1%<" in html
