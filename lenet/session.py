@@ -29,11 +29,13 @@ def pretrained_checkpoint() -> dict:
 
 def _warm_up() -> None:
     """Pay once per process, in the background, what the first page would wait for: importing torch,
-    and the optimizer's lazy set-up on its first step (1.2 s, measured)."""
+    the optimizer's lazy set-up on its first step (1.2 s, measured), and pandas, which Streamlit's
+    tables import on first use (0.45 s)."""
     from lenet.anatomy import walkthrough
     from lenet.model import Net
 
     walkthrough(Net())
+    import pandas  # noqa: F401  last, so a first page that needs torch is not kept waiting
 
 
 def start_warm_up() -> None:
