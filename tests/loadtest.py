@@ -25,8 +25,7 @@ TOUR = ["Architecture", "Sketch_pad", "Train"]
 
 
 def server_slots(page) -> tuple[int, int]:
-    """(training, waiting) as the sidebar reports them, after a fresh look at the Train page."""
-    switch_page(page, "Train")
+    """(training, waiting) as the sidebar of `page` reports them."""
     text = page.get_by_text(re.compile(r"^Server: \d+ of")).inner_text()
     busy, waiting = re.search(r"Server: (\d+) of \d+ training slots busy, (\d+) waiting", text).groups()
     return int(busy), int(waiting)
@@ -53,6 +52,11 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
     errors: list[str] = []
     timings: list[float] = []
     by_page: dict[str, list[float]] = {}
+
+    def visit(page, path: str) -> None:
+        timings.append(switch_page(page, path))
+        by_page.setdefault(path, []).append(timings[-1])
+
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))
         contexts = []
@@ -69,8 +73,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
                 else:
                     timings.append(load_seconds)
                 if i == 0:  # the first session pays the process's one-time costs before the baseline
-                    for path in TOUR:
-                        switch_page(page, path)
+                    process_first_visits = {path: round(switch_page(page, path), 2) for path in TOUR}
                 pages.append(page)
                 rss.append(server.rss_mb())
             per_idle_session = (rss[-1] - rss[1]) / max(1, sessions - 1)
@@ -86,8 +89,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             while time.monotonic() < deadline:
                 for page in pages:
                     for path in TOUR:
-                        timings.append(switch_page(page, path))
-                        by_page.setdefault(path, []).append(timings[-1])
+                        visit(page, path)
                         if time.monotonic() > deadline:
                             break
             browsed = time.monotonic() - browse_start
@@ -95,9 +97,10 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             for i, page in enumerate(pages):
                 if page.locator('[data-testid="stException"]').count():
                     errors.append(f"session {i}: exception box on {page.url}")
+            visit(pages[0], "Train")
             training_now, waiting_now = server_slots(pages[0])
             for page in pages[:training]:
-                switch_page(page, "Train")
+                visit(page, "Train")
                 with contextlib.suppress(PlaywrightTimeout):  # disabled: that run had ended by itself
                     page.get_by_role("button", name="Stop").click(timeout=5_000)
         finally:
@@ -111,6 +114,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         "training": training,
         "browse_seconds": round(browsed, 1),
         "first_page_seconds": round(first_page, 2),
+        "process_first_visits_seconds": process_first_visits,
         "page_loads": len(timings),
         "page_seconds_median": round(statistics.median(timings), 2),
         "page_seconds_max": round(max(timings), 2),
