@@ -1,7 +1,7 @@
 """The one module that knows Streamlit: each browser session's workspace, and the shared sidebar.
 
 torch takes seconds to import, so this module imports it only when a page needs the model; the
-entry page renders without it and starts the import in the background for the next page.
+home page renders without it and starts the import in the background for the next page.
 """
 
 import threading

@@ -11,7 +11,7 @@ def app():
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.run()
     assert not at.exception
-    assert "workspace" not in at.session_state  # the entry page shows without loading the model
+    assert "workspace" not in at.session_state  # the home page shows without loading the model
     yield at
     if "workspace" in at.session_state:
         at.session_state["workspace"].stop(wait=30)

@@ -76,7 +76,7 @@ def test_deep_link_as_the_first_request_of_a_fresh_server(fresh_server, page, pa
     wait_idle(page, PAGES[path])
     print(f"\nserver start -> first page usable ({path}): {time.perf_counter() - fresh_server.started:.1f} s")
     nav = page.get_by_test_id("stSidebarNav")
-    for label in ("Train", "Architecture", "Sketch pad"):
+    for label in ("Home", "Train", "Architecture", "Sketch pad"):
         assert nav.get_by_text(label, exact=True).is_visible()
     assert page.get_by_text("Your model", exact=True).is_visible()  # the shared sidebar: the app's frame
 
