@@ -59,7 +59,8 @@ PRESETS = {
     "tutorial": TrainConfig(
         batch_size=64, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, schedule="constant"
     ),
-    # >= 99 % test accuracy in 3 epochs.
+    # About 99.1 % test accuracy in 3 epochs, at the edge of 99 %: seeds 0-2 reach it on the CPU
+    # (99.01-99.14 %), 6 of seeds 0-7 did on an H100 (mean 99.08 %, lowest 98.91 %).
     "fast": TrainConfig(),
 }
 

@@ -49,7 +49,7 @@ with st.container(border=True):
         sorted(PRESETS),
         key=session.remembered("preset", "fast"),
         on_change=apply_preset,
-        help="tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial. fast: 99 % in 3 epochs.",
+        help="tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial. fast: about 99 % in 3 epochs.",
     )
     c[1].number_input("Epochs", 1, 30, key=key("epochs"), **on_change("epochs"))
     c[2].selectbox("Batch size", BATCH_SIZES, key=key("batch_size"), **on_change("batch_size"))
