@@ -108,7 +108,7 @@ def probability_bars(probabilities: list[float]) -> str:
     """Ten bars, the likeliest digit's in red, as HTML for `st.markdown`.
 
     HTML shows with the page's own message, where a plotly chart made the first prediction of a
-    session wait for plotly's script: 1.3-1.5 s from mouse-up to prediction, 0.4-0.9 s without.
+    session wait for plotly's script: 1.3-1.5 s from mouse-up to prediction, 0.3-0.9 s without.
     """
     best = max(range(10), key=lambda digit: probabilities[digit])
     bars = []
@@ -125,7 +125,7 @@ def probability_bars(probabilities: list[float]) -> str:
     return f"<div data-testid='probabilities' style='display:flex;gap:2px;height:{BAR_PX + 50}px'>{''.join(bars)}</div>"
 
 
-POSITIVE, NEGATIVE = (33, 102, 172), (178, 24, 43)  # the ends of plotly's RdBu: blue and red
+POSITIVE, NEGATIVE = (33, 102, 172), (178, 24, 43)  # blue and red from ColorBrewer's RdBu
 GAP_PX = 4
 
 
