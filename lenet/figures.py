@@ -21,21 +21,37 @@ def smoothed(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:
     return out
 
 
+MAX_CHART_POINTS = 2_000  # per line; a 30-epoch run has up to 28,000 steps
+
+
 def loss_chart(losses: list[float], steps_per_epoch: int) -> go.Figure:
     """Per-step loss, its moving average, and a dashed line at each epoch boundary.
 
     Rebuilt twice a second while training, in the training process: numpy arrays and plain layout
     shapes keep it at a few ms, where lists and `add_vline` took 30 ms and slowed training. SVG lines,
     not WebGL: without a GPU (headless Chromium here) WebGL kept a whole core busy redrawing, SVG half.
+    Long runs show every k-th step, counted back from the latest, so the browser's redraw stays small.
     """
     y = np.asarray(losses)
-    x = np.arange(1, len(y) + 1)
+    stride = max(1, -(-len(y) // MAX_CHART_POINTS))
+    shown = np.arange(len(y) - 1, -1, -stride)[::-1]
+    x = shown + 1
     boundaries = range(steps_per_epoch, len(y), steps_per_epoch) if steps_per_epoch else []
     figure = go.Figure(
         [
-            go.Scatter(x=x, y=y, mode="lines", name="step loss", line={"width": 1, "color": "rgba(99,110,250,0.35)"}),
             go.Scatter(
-                x=x, y=smoothed(y), mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}
+                x=x,
+                y=y[shown],
+                mode="lines",
+                name="step loss" if stride == 1 else f"step loss, every {stride}th step",
+                line={"width": 1, "color": "rgba(99,110,250,0.35)"},
+            ),
+            go.Scatter(
+                x=x,
+                y=smoothed(y)[shown],
+                mode="lines",
+                name="smoothed",
+                line={"width": 2.5, "color": "rgb(239,85,59)"},
             ),
         ]
     )

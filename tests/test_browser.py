@@ -103,19 +103,19 @@ def test_architecture_shows_the_module(server, page):
     screenshot(page, "architecture")
 
 
-# Steps in the live loss chart, read from the plotly figure in the page. The traces arrive as
-# base64 typed arrays, so the count comes from plotly's decoded `_fullData`.
-CHART_POINTS_JS = """() => { const plot = document.querySelector('.js-plotly-plot');
+# The latest step in the live loss chart, read from the plotly figure in the page. The traces
+# arrive as base64 typed arrays, so it comes from plotly's decoded `_fullData`.
+CHART_LATEST_STEP_JS = """() => { const plot = document.querySelector('.js-plotly-plot');
     const trace = plot && plot._fullData && plot._fullData[1];
-    return trace && trace.x ? trace.x.length : 0; }"""
+    return trace && trace.x && trace.x.length ? trace.x[trace.x.length - 1] : 0; }"""
 
 
-def chart_points(page) -> int:
-    return page.evaluate(CHART_POINTS_JS)
+def latest_chart_step(page) -> int:
+    return page.evaluate(CHART_LATEST_STEP_JS)
 
 
-def wait_for_chart_points(page, more_than: int, timeout: float) -> None:
-    page.wait_for_function(f"({CHART_POINTS_JS})() > {more_than}", timeout=timeout)
+def wait_for_chart_step(page, more_than: int, timeout: float) -> None:
+    page.wait_for_function(f"({CHART_LATEST_STEP_JS})() > {more_than}", timeout=timeout)
 
 
 def test_training_runs_on_across_pages_and_stops(server, page):
@@ -126,17 +126,17 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     epochs.press("Enter")
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start").click()
-    wait_for_chart_points(page, 0, timeout=60_000)
-    first = chart_points(page)
-    wait_for_chart_points(page, first, timeout=30_000)  # the chart gains points as the run goes on
-    later = max(chart_points(page), first + 1)  # a read during a redraw can see no figure
+    wait_for_chart_step(page, 0, timeout=60_000)
+    first = latest_chart_step(page)
+    wait_for_chart_step(page, first, timeout=30_000)  # the chart moves on as the run goes on
+    later = max(latest_chart_step(page), first + 1)  # a read during a redraw can see no figure
     screenshot(page, "train")
 
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
     wait_idle(page, "Sketch pad")
     page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
     page.get_by_role("heading", name="Train", level=1).wait_for()
-    wait_for_chart_points(page, later, timeout=30_000)
+    wait_for_chart_step(page, later, timeout=30_000)
     assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
     assert page.get_by_label("Epochs").input_value() == "10"  # the settings outlived the visit elsewhere
 

@@ -8,7 +8,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lenet.figures import BAR_PX, GAP_PX, NEGATIVE, POSITIVE, colour, data_url, filters, picture, probability_bars
+from lenet.figures import (
+    BAR_PX,
+    GAP_PX,
+    MAX_CHART_POINTS,
+    NEGATIVE,
+    POSITIVE,
+    colour,
+    data_url,
+    filters,
+    loss_chart,
+    picture,
+    probability_bars,
+    smoothed,
+)
 from lenet.model import Net
 
 WHITE = (255, 255, 255)
@@ -77,3 +90,20 @@ def test_probability_bars_are_as_tall_as_likely_and_the_likeliest_is_red():
     assert heights[0] == 1  # a hairline, so every digit has a bar
     assert [colour for _, _, colour in bars].count("rgb(239,85,59)") == 1 and bars[7][2] == "rgb(239,85,59)"
     assert ">90%<" in html and ">5%<" in html and "><1%<" in html
+
+
+def test_a_long_run_shows_every_kth_step_up_to_the_latest():
+    losses = list(np.linspace(2.3, 0.05, 9_371))
+    chart = loss_chart(losses, steps_per_epoch=937)
+    raw, trend = chart.data
+    assert len(raw.x) <= MAX_CHART_POINTS and raw.x[-1] == 9_371  # the latest step is always drawn
+    assert np.all(np.diff(raw.x) == 5) and "every 5th step" in raw.name
+    np.testing.assert_allclose(raw.y, np.asarray(losses)[raw.x - 1])
+    assert trend.y[-1] == smoothed(np.asarray(losses))[-1]  # the average still covers every step
+    assert len(chart.layout.shapes) == 10  # a line at each of the 10 epoch boundaries
+
+
+def test_a_short_run_shows_every_step():
+    chart = loss_chart([2.3, 2.0, 1.5], steps_per_epoch=2)
+    assert list(chart.data[0].x) == [1, 2, 3] and chart.data[0].name == "step loss"
+    assert len(chart.layout.shapes) == 1
