@@ -75,6 +75,9 @@ def test_deep_link_as_the_first_request_of_a_fresh_server(fresh_server, page, pa
     page.goto(f"{fresh_server.url}/{path}")
     wait_idle(page, PAGES[path])
     print(f"\nserver start -> first page usable ({path}): {time.perf_counter() - fresh_server.started:.1f} s")
+    title = PAGES[path] if path else "Home"
+    assert page.title() == f"{title} · LeNet on MNIST"
+    assert "svg" in page.evaluate("() => document.querySelector('link[rel*=icon]').href")  # the page's emoji
     nav = page.get_by_test_id("stSidebarNav")
     for label in ("Home", "Train", "Architecture", "Sketch pad"):
         assert nav.get_by_text(label, exact=True).is_visible()
@@ -84,12 +87,14 @@ def test_deep_link_as_the_first_request_of_a_fresh_server(fresh_server, page, pa
 def test_every_page_through_the_sidebar(server, page):
     page.goto(server.url)
     wait_idle(page, PAGES[""])
+    assert page.title() == "Home · LeNet on MNIST"
     screenshot(page, "home")
     for path, title in [("Architecture", "Architecture"), ("Sketch_pad", "Sketch pad"), ("Train", "Train")]:
         started = time.perf_counter()
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
         wait_idle(page, title)
         assert page.url.endswith(f"/{path}")
+        assert page.title() == f"{title} · LeNet on MNIST"
         print(f"\npage switch to {title}: {time.perf_counter() - started:.2f} s")
 
 
