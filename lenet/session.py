@@ -70,9 +70,8 @@ def workspace() -> "Workspace":
     from lenet.workspace import Workspace
 
     if "workspace" not in st.session_state:
-        checkpoint = pretrained_checkpoint()
         ws = Workspace(None, "pretrained")
-        ws.load(checkpoint["model"], "pretrained", checkpoint["history"])
+        reset(ws, "pretrained")
         ws.owner_alive = session_liveness()
         st.session_state.workspace = ws
     return st.session_state.workspace
