@@ -168,7 +168,11 @@ if run is not None and not run.active and run.evaluation is not None:
     wrong = misclassified(run.evaluation, mnist.test_images, mnist.test_labels, limit=24)
     right.caption(f"{len(wrong)} of the misclassified test digits: true label → prediction")
     if wrong:
-        right.image([pixels.numpy() for pixels, _, _ in wrong], caption=[f"{t} → {p}" for _, t, p in wrong], width=64)
+        right.image(
+            [figures.data_url(pixels.numpy()) for pixels, _, _ in wrong],
+            caption=[f"{t} → {p}" for _, t, p in wrong],
+            width=64,
+        )
 
 st.subheader("Checkpoint")
 down, up = st.columns(2)
