@@ -1,10 +1,14 @@
 """The model taken apart for the Architecture page: parameters, layer shapes, the tutorial's steps."""
 
 import copy
+import functools
+import inspect
+import sys
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from lenet.model import INPUT_SHAPE, Net
 
@@ -13,21 +17,68 @@ def parameter_table(model: nn.Module) -> list[dict]:
     return [{"name": name, "shape": str(list(p.shape)), "count": p.numel()} for name, p in model.named_parameters()]
 
 
+@dataclass(frozen=True)
+class ForwardStep:
+    """One operation of `Net.forward`, with what it gave for one input."""
+
+    operation: str  # the torch function: conv2d, relu, max_pool2d, flatten, linear
+    module: str | None  # the submodule that called it (conv1, fc2...); None where forward calls it itself
+    line: int  # its line in model.py
+    source: str  # that line of `forward`, its comment left out
+    output: torch.Tensor
+    parameters: int  # weights of `module`; 0 for a function
+
+
+class _Recorder(TorchFunctionMode):
+    """Notes every torch function `Net.forward` calls, with the line that called it.
+
+    A torch-function mode is local to its thread, so a run training in another thread is not
+    disturbed (torch.fx tracing would be: it patches `Module.__call__` for every thread).
+    """
+
+    def __init__(self, model: Net):
+        super().__init__()
+        self.names = {id(module): name for name, module in model.named_children()}
+        self.steps: list[ForwardStep] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        output = func(*args, **(kwargs or {}))
+        frame, module = sys._getframe(1), None
+        while frame is not None and frame.f_code is not Net.forward.__code__:
+            module = self.names.get(id(frame.f_locals.get("self")), module)
+            frame = frame.f_back
+        if frame is not None and isinstance(output, torch.Tensor):
+            line, source = _forward_line(frame.f_lineno)
+            owner = frame.f_locals["self"].get_submodule(module) if module else None
+            weights = sum(p.numel() for p in owner.parameters()) if owner is not None else 0
+            self.steps.append(ForwardStep(func.__name__, module, line, source, output, weights))
+        return output
+
+
+@functools.cache
+def _forward_line(number: int) -> tuple[int, str]:
+    lines, first = inspect.getsourcelines(Net.forward)
+    return number, lines[number - first].split("#")[0].strip()
+
+
 @torch.inference_mode()
+def forward_steps(model: Net, x: torch.Tensor) -> list[ForwardStep]:
+    """Every operation `model.forward` does to `x`, in order, with its output.
+
+    Recorded as the model runs, so a change to `forward` shows here without anyone typing the steps in.
+    """
+    recorder = _Recorder(model)
+    with recorder:
+        model(x)
+    return recorder.steps
+
+
 def layer_shapes(model: Net) -> list[dict]:
-    """Output shape of every layer for one (1, 1, 32, 32) input, recorded by forward hooks."""
-    rows: list[dict] = [{"layer": "input", "output shape": str([1, *INPUT_SHAPE])}]
-    hooks = [
-        module.register_forward_hook(
-            lambda m, inputs, output, name=name: rows.append({"layer": name, "output shape": str(list(output.shape))})
-        )
-        for name, module in model.named_children()
-    ]
-    try:
-        model(torch.zeros(1, *INPUT_SHAPE))
-    finally:
-        for hook in hooks:
-            hook.remove()
+    """Output shape of every layer (submodule) for one (1, 1, 32, 32) input."""
+    rows = [{"layer": "input", "output shape": str([1, *INPUT_SHAPE])}]
+    for step in forward_steps(model, torch.zeros(1, *INPUT_SHAPE)):
+        if step.module is not None:
+            rows.append({"layer": step.module, "output shape": str(list(step.output.shape))})
     return rows
 
 

@@ -18,9 +18,12 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from lenet.data import MNIST_MEAN, MNIST_STD, PAD, default_data_dir, ensure_mnist, load_mnist
+from lenet.devices import resolve_device
 from lenet.evaluate import evaluate
+from lenet.events import EpochEnd, Finished
 from lenet.model import Net
-from lenet.train import EpochEnd, Finished, fit, preset, resolve_device
+from lenet.settings import Schedule, preset
+from lenet.train import fit
 
 TRAIN_IMAGES = 60_000
 
@@ -74,7 +77,7 @@ def trainer_images_per_second(device: str, batch_size: int, steps: int) -> float
         momentum=0.9,
         nesterov=False,
         weight_decay=0.0,
-        schedule="constant",
+        schedule=Schedule.CONSTANT,
         epochs=1,
         train_subset=steps * batch_size,
     )
@@ -116,14 +119,15 @@ def time_to_99(device: str, seed: int) -> dict:
 def live_chart_cost(device: str, steps: int) -> tuple[float, float]:
     """images/s headless, and as the Train page drives a run: a background thread, the page
     reading the run and rebuilding the loss chart twice a second."""
-    from lenet.figures import loss_chart  # plotly: only this measurement needs it
-    from lenet.workspace import Workspace, training_threads
+    from lenet.slots import training_threads
+    from lenet.ui.charts import loss_chart  # plotly: only this measurement needs it
+    from lenet.workspace import Workspace
 
     config = preset("fast", device=device, epochs=1, train_subset=steps * 128)
     threads = torch.get_num_threads()
     torch.set_num_threads(training_threads())  # as the app runs it
     headless = next(e for e in fit(Net(), config, load_mnist()) if isinstance(e, Finished)).images_per_second
-    workspace = Workspace(None, "random init")
+    workspace = Workspace.from_random_init()
     run = workspace.start(config)
     while run.active:
         view = run.view()
@@ -133,7 +137,7 @@ def live_chart_cost(device: str, steps: int) -> tuple[float, float]:
     run.thread.join()
     torch.set_num_threads(threads)
     steps_done = len(run.losses)
-    seconds = sum(record["seconds"] for record in run.epochs) or float("nan")
+    seconds = sum(record.seconds for record in run.epochs) or float("nan")
     return headless, steps_done * config.batch_size / seconds
 
 

@@ -4,12 +4,16 @@ Loading never runs code (`weights_only=True`) and checks everything before it to
 so a bad file leaves the model as it was.
 """
 
+import functools
 import io
 from pathlib import Path
 from typing import IO
 
 import torch
 from torch import nn
+
+from lenet.events import EpochRecord
+from lenet.model import Net
 
 MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # LeNet's weights take about 330 KB
 PRETRAINED = Path(__file__).parent / "assets" / "lenet_mnist.pt"
@@ -59,7 +63,24 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
             raise CheckpointError(f"{name} has shape {shape}, LeNet needs {tuple(expected[name].shape)}")
         if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name} holds values that are not finite numbers")
-    return checkpoint
+    try:
+        records = history_records(checkpoint.get("history") or [])
+    except ValueError as error:
+        raise CheckpointError(f"its training history is not valid: {error}") from error
+    return {**checkpoint, "history": [record.to_dict() for record in records]}
+
+
+def history_records(history: object) -> list[EpochRecord]:
+    """A checkpoint's "history", checked record by record (ValueError says what is wrong)."""
+    if not isinstance(history, list):
+        raise ValueError("it is not a list")
+    return [EpochRecord.from_dict(record) for record in history]
+
+
+@functools.cache
+def pretrained() -> dict:
+    """The committed weights, read and validated once per process; sessions copy them."""
+    return read_checkpoint(PRETRAINED, Net())
 
 
 def load_checkpoint(source: Path | bytes, model: nn.Module) -> dict:

@@ -1,5 +1,6 @@
 """Test-set accuracy and confusion counts, in large batches without autograd."""
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -19,11 +20,11 @@ class Evaluation:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> Evaluation:
-    """Accuracy on uint8 `images` (N, 1, 32, 32), normalised batch by batch."""
+    """Accuracy on uint8 `images` (N, 1, 32, 32), normalised batch by batch; `model` is left as it is."""
+    if images.device.type == "cpu":  # channels-last weights are several times faster on the CPU (oneDNN)
+        model = copy.deepcopy(model).to(memory_format=torch.channels_last)
     was_training = model.training
     model.eval()
-    if images.device.type == "cpu":
-        model.to(memory_format=torch.channels_last)  # 3x faster on CPU (0.59 -> 0.19 s); the values stay the same
     predictions = torch.cat(
         [model(normalise(images[i : i + batch_size])).argmax(1) for i in range(0, len(images), batch_size)]
     )

@@ -1,9 +1,15 @@
-"""Predictions and feature maps for single digits, without autograd."""
+"""What the model makes of one digit: its probabilities and what its convolution layers see."""
 
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lenet.anatomy import forward_steps
 from lenet.model import Net
+from lenet.preprocess import prepare
 
 
 @torch.inference_mode()
@@ -12,9 +18,29 @@ def probabilities(model: Net, x: torch.Tensor) -> torch.Tensor:
     return F.softmax(model(x), dim=1)
 
 
-@torch.inference_mode()
 def feature_maps(model: Net, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """What conv1 and conv2 see in one digit, after their ReLU: (6, 30, 30) and (16, 13, 13)."""
-    conv1 = F.relu(model.conv1(x))
-    conv2 = F.relu(model.conv2(F.max_pool2d(conv1, 2)))
-    return {"conv1": conv1[0], "conv2": conv2[0]}
+    steps = forward_steps(model, x)
+    after = {
+        previous.module: step.output[0] for previous, step in itertools.pairwise(steps) if step.operation == "relu"
+    }
+    return {"conv1": after["conv1"], "conv2": after["conv2"]}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A digit as the network read it."""
+
+    digit: torch.Tensor  # (28, 28) uint8: what the network sees, before padding
+    x: torch.Tensor  # (1, 1, 32, 32) the normalised network input
+    probabilities: torch.Tensor  # (10,)
+
+    @property
+    def prediction(self) -> int:
+        return int(self.probabilities.argmax())
+
+
+def read_digit(model: Net, image: np.ndarray, detect_inversion: bool = False) -> Reading:
+    """A drawing or photo -> what `model` reads in it; `NotADigit` when there is nothing to read."""
+    digit, x = prepare(image, detect_inversion=detect_inversion)
+    return Reading(digit, x, probabilities(model, x)[0])

@@ -38,7 +38,20 @@ def grayscale(image: np.ndarray) -> torch.Tensor:
 
 
 def read_image(raw: bytes) -> np.ndarray:
-    """An uploaded image file -> (H, W) uint8 gray. Transparent images: the opaque part is the ink."""
+    """An uploaded image file -> (H, W) uint8 gray; `NotADigit` for anything Pillow cannot decode.
+
+    Transparent images: the opaque part is the ink.
+    """
+    try:
+        return _decode(raw)
+    except NotADigit:
+        raise
+    # Pillow reports broken files with all of these, corrupt PNG chunks as SyntaxError among them.
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise NotADigit(f"it is not an image this app can read ({type(error).__name__}: {error})"[:300]) from error
+
+
+def _decode(raw: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(raw)) as image:
         width, height = image.size
         if width * height > MAX_PIXELS:

@@ -1,95 +1,51 @@
-"""One person's model, its optimizer state, history and training run, independent of any UI.
+"""One person's model, its history and training runs, independent of any UI.
 
-Training runs in a background thread that never touches the UI: it writes into a lock-protected
-`TrainingRun` that a page reads whenever it redraws. Inference always uses a published copy of
-the weights, so it sees a consistent model even while a run changes the real one.
+Training runs in a background thread. It writes the model's weights, swaps in a new published
+copy of them (one reference, replaced whole), and writes everything else into its own
+`TrainingRun`, under the run's lock; a page reads the run whenever it redraws. Everything the
+workspace itself holds changes only in the caller's thread, and never while a run trains.
+Inference always uses the published copy, a consistent model even while a run changes the real one.
 """
 
 import copy
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from enum import StrEnum
 
 import torch
 
+from lenet.checkpoint import checkpoint_bytes, history_records, read_checkpoint
 from lenet.data import Mnist, load_mnist
-from lenet.evaluate import Evaluation
+from lenet.devices import resolve_device
+from lenet.evaluate import Evaluation, misclassified
+from lenet.events import EpochEnd, EpochRecord, Finished, Steps
 from lenet.model import Net
-from lenet.train import EpochEnd, Finished, Steps, TrainConfig, epoch_record, fit, resolve_device
+from lenet.settings import TrainConfig
+from lenet.slots import SLOTS, RunSlots, training_threads
+from lenet.train import fit
 
-
-def available_cores() -> int:
-    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (containers, clouds)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-        if quota != "max":
-            cores = min(cores, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return cores
-
-
-def default_max_runs() -> int:
-    """Runs that train at once on this server: `LENET_MAX_RUNS`, else one per four cores, at least one."""
-    return max(1, int(os.environ.get("LENET_MAX_RUNS") or available_cores() // 4))
-
-
-class RunSlots:
-    """The server-wide limit on runs training at once; later runs wait in line, first come first served."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self._changed = threading.Condition()
-        self._training: set[int] = set()
-        self._line: list[int] = []
-
-    def wait_for_turn(self, run: "TrainingRun", give_up: Callable[[], bool]) -> bool:
-        """Block until `run` may train (True) or `give_up()` says to stop waiting (False)."""
-        key = id(run)
-        with self._changed:
-            self._line.append(key)
-            while not (self._line[0] == key and len(self._training) < self.limit):
-                if give_up():
-                    self._line.remove(key)
-                    self._changed.notify_all()
-                    return False
-                self._changed.wait(0.2)
-            self._line.pop(0)
-            self._training.add(key)
-            self._changed.notify_all()
-            return True
-
-    def leave(self, run: "TrainingRun") -> None:
-        with self._changed:
-            self._training.discard(id(run))
-            self._changed.notify_all()
-
-    def place(self, run: "TrainingRun") -> int | None:
-        """1 for the next run to train, 2 after it...; None when not waiting."""
-        with self._changed:
-            return self._line.index(id(run)) + 1 if id(run) in self._line else None
-
-    def busy(self) -> tuple[int, int]:
-        """(runs training, runs waiting) on this server."""
-        with self._changed:
-            return len(self._training), len(self._line)
-
-
-SLOTS = RunSlots(default_max_runs())
 OWNER_GRACE_S = 3.0  # a run whose browser session is gone this long is stopped
 
 
-def training_threads(slots: RunSlots = SLOTS) -> int:
-    """Torch threads for a run inside the app: one core stays free for the server, the rest is shared.
+class Busy(RuntimeError):
+    """The workspace is training: the message says what to do first."""
 
-    With every core busy, OpenMP's threads wait on each other: measured on 2 cores with a browser on
-    the same machine, a run with 2 threads trained at 900 images/s, with 1 thread at 9,800.
-    """
-    return max(1, (available_cores() - 1) // slots.limit)
+
+class RunState(StrEnum):
+    STARTING = "starting"
+    QUEUED = "queued"
+    LOADING = "loading data"
+    TRAINING = "training"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        return self in (RunState.STARTING, RunState.QUEUED, RunState.LOADING, RunState.TRAINING)
 
 
 @dataclass
@@ -98,14 +54,16 @@ class TrainingRun:
 
     config: TrainConfig
     device: str = "cpu"  # the resolved device: "cuda:0", "cpu", ...
-    state: str = "starting"  # starting, queued, loading data, training; completed, stopped, diverged, failed
+    first_epoch: int = 1  # the number its first epoch has in the model's history
+    state: RunState = RunState.STARTING
     message: str = ""
     losses: list[float] = field(default_factory=list)
     total_steps: int = 0
     epoch: int = 0
     images_per_second: float = 0.0
-    epochs: list[dict] = field(default_factory=list)  # one record per finished epoch
+    epochs: list[EpochRecord] = field(default_factory=list)  # one record per finished epoch
     evaluation: Evaluation | None = None
+    optimizer_state: dict | None = field(default=None, repr=False)  # the momentum, once the run has ended
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -113,7 +71,7 @@ class TrainingRun:
 
     @property
     def active(self) -> bool:
-        return self.state in ("starting", "queued", "loading data", "training")
+        return self.state.active
 
     def view(self) -> "TrainingRun":
         """A consistent copy of the run for drawing, taken under the lock."""
@@ -134,21 +92,56 @@ class TrainingRun:
 class Workspace:
     """A model with everything that belongs to it: one per browser session."""
 
-    def __init__(self, state_dict: dict | None, origin: str):
-        self.model = Net()
-        if state_dict is not None:
-            self.model.load_state_dict(state_dict)
-        self.origin = origin  # "pretrained", "random init" or "uploaded"
-        self.history: list[dict] = []  # epoch records of every run on this model
-        self.inherited_epochs = 0  # how many of them came with the loaded weights
-        self.optimizer_state: dict | None = None
+    def __init__(self, model: Net, origin: str, history: list[EpochRecord]):
+        self.model = model
+        self.origin = origin  # "pretrained", "random init" or "uploaded <name>"
+        self.inherited_epochs = len(history)  # epochs that came with the weights
+        self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
         self.run: TrainingRun | None = None
-        self._published = copy.deepcopy(self.model)
+        self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, origin: str) -> "Workspace":
+        """From a checkpoint that `read_checkpoint` has validated."""
+        model = Net()
+        model.load_state_dict(checkpoint["model"])
+        return cls(model, origin, history_records(checkpoint.get("history") or []))
+
+    @classmethod
+    def from_random_init(cls, seed: int | None = None) -> "Workspace":
+        """Fresh weights, as `Net()` draws them; from `seed` when given."""
+        with torch.random.fork_rng(enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            return cls(Net(), "random init", [])
+
+    @classmethod
+    def from_upload(cls, raw: bytes, name: str) -> "Workspace":
+        """From an uploaded checkpoint file; a bad file raises `CheckpointError`."""
+        return cls.from_checkpoint(read_checkpoint(raw, Net()), f"uploaded {name}")
+
+    def replaced_by(self, other: "Workspace") -> "Workspace":
+        """`other`, to take this workspace's place (a reset, a loaded file); refused while a run trains."""
+        if self.training:
+            raise Busy("Stop the training run first: it is still changing this model.")
+        other.owner_alive = self.owner_alive
+        return other
+
+    def download(self) -> bytes:
+        """The current weights and history as a checkpoint file."""
+        return checkpoint_bytes(self.inference_model(), history=[r.to_dict() for r in self.history])
 
     @property
     def training(self) -> bool:
         return self.run is not None and self.run.active
+
+    @property
+    def history(self) -> list[EpochRecord]:
+        """Every epoch this model has been trained, the current run's so far included."""
+        if self.run is None:
+            return list(self._past)
+        return self._past + self.run.view().epochs
 
     @property
     def epochs_trained_here(self) -> int:
@@ -156,33 +149,39 @@ class Workspace:
 
     @property
     def last_accuracy(self) -> float | None:
-        return self.history[-1]["test_accuracy"] if self.history else None
+        history = self.history
+        return history[-1].test_accuracy if history else None
 
     def inference_model(self) -> Net:
         """A CPU copy of the weights that no run changes; replaced, never mutated, as a run goes on."""
         return self._published
 
-    def reset(self, state_dict: dict | None, origin: str) -> None:
-        if self.training:
-            raise RuntimeError("Stop the training run before resetting the model.")
-        owner_alive = self.owner_alive
-        self.__init__(state_dict, origin)
-        self.owner_alive = owner_alive
+    def place_in_line(self, slots: RunSlots = SLOTS) -> int | None:
+        """Where this workspace's run waits for a training slot: 1 is next; None when not waiting."""
+        return slots.place(self.run) if self.run is not None else None
 
-    def load(self, state_dict: dict, origin: str, history: list[dict]) -> None:
-        self.reset(state_dict, origin)
-        self.history = list(history)
-        self.inherited_epochs = len(history)
+    def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
+        """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""
+        if self.run is None or self.run.active or self.run.evaluation is None:
+            return []
+        mnist = load_mnist()
+        return misclassified(self.run.evaluation, mnist.test_images, mnist.test_labels, limit)
 
     def start(
         self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS
     ) -> TrainingRun:
         """Start training in a background thread, once `slots` has room; refused while a run is going."""
         if self.training:
-            raise RuntimeError("A run is already going: stop it first.")
+            raise Busy("A run is already going: stop it first.")
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
-        self.run = run = TrainingRun(config, device=str(device))
-        run.thread = threading.Thread(target=self._train, args=(run, data, slots), name="lenet-training", daemon=True)
+        momentum = None
+        if self.run is not None:  # the last run has ended: its epochs join the history
+            self._past += self.run.epochs
+            momentum = self.run.optimizer_state
+        self.run = run = TrainingRun(config, device=str(device), first_epoch=len(self._past) + 1)
+        run.thread = threading.Thread(
+            target=self._train, args=(run, data, slots, momentum), name="lenet-training", daemon=True
+        )
         run.thread.start()
         return run
 
@@ -208,26 +207,25 @@ class Workspace:
         run.stop_requested.set()
         return True
 
-    def _train(self, run: TrainingRun, data: Callable[[], Mnist], slots: RunSlots) -> None:
+    def _set_state(self, run: TrainingRun, state: RunState, message: str = "") -> None:
         with run.lock:
-            run.state = "queued"
+            run.state, run.message = state, message
+
+    def _train(self, run: TrainingRun, data: Callable[[], Mnist], slots: RunSlots, momentum: dict | None) -> None:
+        self._set_state(run, RunState.QUEUED)
         if not slots.wait_for_turn(run, lambda: run.stop_requested.is_set() or self._owner_gone(run)):
-            with run.lock:
-                run.state, run.message = "stopped", "stopped while waiting for a training slot"
+            self._set_state(run, RunState.STOPPED, "stopped while waiting for a training slot")
             return
         try:
-            with run.lock:
-                run.state = "loading data"
+            self._set_state(run, RunState.LOADING)
             mnist = data()
             torch.set_num_threads(training_threads(slots))
-            with run.lock:
-                run.state = "training"
-            for event in fit(self.model, run.config, mnist, run.stop_requested, self.optimizer_state):
+            self._set_state(run, RunState.TRAINING)
+            for event in fit(self.model, run.config, mnist, run.stop_requested, momentum):
                 self._record(run, event)
                 self._owner_gone(run)
         except Exception as error:  # shown on the page; the thread must never die silently
-            with run.lock:
-                run.state, run.message = "failed", f"{type(error).__name__}: {error}"
+            self._set_state(run, RunState.FAILED, f"{type(error).__name__}: {error}")
         finally:
             slots.leave(run)
             self.model.to("cpu")
@@ -241,12 +239,11 @@ class Workspace:
                 run.images_per_second = event.images_per_second
             self._publish()
         elif isinstance(event, EpochEnd):
-            record = epoch_record(event, len(self.history) + 1, run.config)
-            self.history.append(record)
+            record = EpochRecord.of(event, run.first_epoch + event.epoch - 1, run.config.to_dict())
             with run.lock:
                 run.epochs.append(record)
                 run.evaluation = event.evaluation
         else:
-            self.optimizer_state = event.optimizer_state
             with run.lock:
-                run.state, run.message, run.evaluation = event.reason, event.message, event.evaluation
+                run.state, run.message = RunState(event.reason), event.message
+                run.evaluation, run.optimizer_state = event.evaluation, event.optimizer_state

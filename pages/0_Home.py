@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenet import session
+from lenet.ui import session
 
 session.light_page("Home", "🧠")
 

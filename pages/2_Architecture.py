@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from lenet import figures, session
 from lenet.anatomy import layer_shapes, parameter_table, walkthrough
 from lenet.model import parameter_count
+from lenet.ui import pictures, session
 
 ws = session.page("Architecture", "🧩")
 model = ws.inference_model()
@@ -28,15 +28,15 @@ st.caption(
     "The 3 x 3 kernels the convolutions slide over the image: blue is positive, red negative, white zero; "
     "full colour is the largest weight of the layer."
 )
-strongest = figures.full_scale(model.conv1.weight)
+strongest = pictures.full_scale(model.conv1.weight)
 st.image(
-    figures.data_url(figures.filters(model.conv1.weight)),
+    pictures.data_url(pictures.filters(model.conv1.weight)),
     caption=f"conv1: filters 0-5, full colour = ±{strongest:.2f}",
 )
 with st.expander("conv2: 16 filters x 6 input channels"):
-    strongest = figures.full_scale(model.conv2.weight)
+    strongest = pictures.full_scale(model.conv2.weight)
     st.image(
-        figures.data_url(figures.filters(model.conv2.weight)),
+        pictures.data_url(pictures.filters(model.conv2.weight)),
         caption=f"conv2: a row per filter (0-15), a column per input channel (0-5), full colour = ±{strongest:.2f}",
     )
 

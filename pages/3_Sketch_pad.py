@@ -1,13 +1,11 @@
 """Sketch pad: draw a digit, see what the session's model predicts and what its layers see."""
 
-import numpy as np
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
-from lenet import figures, session
-from lenet.inference import feature_maps, probabilities
-from lenet.preprocess import NotADigit, prepare, read_image
+from lenet.inference import feature_maps, read_digit
+from lenet.preprocess import NotADigit, read_image
+from lenet.ui import html, pictures, session
 
 ws = session.page("Sketch pad", "✏️")
 st.title("Sketch pad")
@@ -34,39 +32,39 @@ with draw:
         upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"])
         if upload is not None:
             try:
-                image = read_image(upload.getvalue())
-                inverted = True
-            except (NotADigit, UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+                image, inverted = read_image(upload.getvalue()), True
+            except NotADigit as error:
                 st.error(f"That file can't be used: {error}")
 
 with result:
+    model = ws.inference_model()
     try:
         if image is None:
             raise NotADigit("Nothing drawn yet: draw a digit.")
-        digit, x = prepare(np.asarray(image), detect_inversion=inverted)
+        reading = read_digit(model, image, detect_inversion=inverted)
     except NotADigit as error:
         st.info(str(error))
     else:
-        model = ws.inference_model()
-        probs = probabilities(model, x)[0]
-        best = int(probs.argmax())
+        probs = reading.probabilities
         seen, verdict = st.columns([1, 2])
-        seen.image(figures.data_url(digit.numpy()), caption="What the network sees (28 x 28)", width=140)
+        seen.image(pictures.data_url(reading.digit.numpy()), caption="What the network sees (28 x 28)", width=140)
         verdict.markdown(
-            f"<div style='font-size:6rem;line-height:1;font-weight:700' data-testid='prediction'>{best}</div>",
+            f"<div style='font-size:6rem;line-height:1;font-weight:700' data-testid='prediction'>"
+            f"{reading.prediction}</div>",
             unsafe_allow_html=True,
         )
         verdict.caption(
-            f"Prediction, {probs[best]:.0%} sure" + (" (training: the latest weights)" if ws.training else "")
+            f"Prediction, {probs[reading.prediction]:.0%} sure"
+            + (" (training: the latest weights)" if ws.training else "")
         )
-        st.markdown(figures.probability_bars(probs.tolist()), unsafe_allow_html=True)
+        st.markdown(html.probability_bars(probs.tolist()), unsafe_allow_html=True)
         with st.expander("What the convolution layers see", expanded=True):
-            maps = feature_maps(model, x)
+            maps = feature_maps(model, reading.x)
             st.image(
-                figures.data_url(figures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
+                pictures.data_url(pictures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
                 caption="conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most",
             )
             st.image(
-                figures.data_url(figures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
+                pictures.data_url(pictures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
                 caption="conv2 + ReLU: 16 maps of 13 x 13",
             )

@@ -1,7 +1,11 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# The browser harness and the load test are tools in tools/; the browser tests import them from there.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 # Real MNIST lies beside the checkout here and in CI; elsewhere the app's own data folder is used.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

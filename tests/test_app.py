@@ -46,7 +46,7 @@ def test_a_short_run_ends_with_a_history(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
     epochs_before = workspace.epochs_trained_here
-    app.selectbox(key="widget_subset").set_value("1,000")
+    app.selectbox(key="widget_train_subset").set_value(1_000)
     app.number_input(key="widget_epochs").set_value(1)
     button(app, "Start").click().run()
     assert workspace.run is not None

@@ -132,7 +132,7 @@ def wait_for_chart_step(page, more_than: int, timeout: float) -> None:
 def test_training_runs_on_across_pages_and_stops(server, page):
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("10")
     epochs.press("Enter")
     page.wait_for_selector(IDLE)
@@ -149,7 +149,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     page.get_by_role("heading", name="Train", level=1).wait_for()
     wait_for_chart_step(page, later, timeout=30_000)
     assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
-    assert page.get_by_label("Epochs").input_value() == "10"  # the settings outlived the visit elsewhere
+    assert page.get_by_label("Epochs", exact=True).input_value() == "10"  # the settings outlived the visit elsewhere
 
     page.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
@@ -220,7 +220,7 @@ def test_closing_the_tab_ends_its_training_run(server, browser, page):
 
 
 def test_a_short_load_test_sees_no_errors(browser):
-    """The load test's short form (full run: python tests/loadtest.py); its timings are printed, not judged."""
+    """The load test's short form (full run: python tools/loadtest.py); its timings are printed, not judged."""
     import loadtest
 
     summary = loadtest.run(browser, sessions=3, training=1, seconds=8)

@@ -2,8 +2,10 @@
 
 import torch
 
+from lenet.events import Finished
 from lenet.model import Net
-from lenet.train import Finished, fit, preset
+from lenet.settings import preset
+from lenet.train import fit
 
 
 def train(config, mnist):

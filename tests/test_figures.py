@@ -8,21 +8,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lenet.figures import (
-    BAR_PX,
-    GAP_PX,
-    MAX_CHART_POINTS,
-    NEGATIVE,
-    POSITIVE,
-    colour,
-    data_url,
-    filters,
-    loss_chart,
-    picture,
-    probability_bars,
-    smoothed,
-)
 from lenet.model import Net
+from lenet.ui.charts import MAX_CHART_POINTS, loss_chart, smoothed
+from lenet.ui.html import BAR_PX, probability_bars
+from lenet.ui.pictures import GAP_PX, NEGATIVE, POSITIVE, colour, data_url, filters, picture
 
 WHITE = (255, 255, 255)
 

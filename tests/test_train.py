@@ -6,9 +6,12 @@ import threading
 import pytest
 import torch
 
+from lenet.devices import resolve_device
 from lenet.evaluate import evaluate
+from lenet.events import EpochEnd, Finished, Steps
 from lenet.model import Net
-from lenet.train import EpochEnd, Finished, Steps, fit, preset, resolve_device
+from lenet.settings import preset
+from lenet.train import fit
 
 
 def run(config, mnist, stop=None):

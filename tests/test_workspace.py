@@ -7,15 +7,16 @@ import torch
 
 from lenet.checkpoint import PRETRAINED, read_checkpoint
 from lenet.model import Net
-from lenet.train import preset
-from lenet.workspace import OWNER_GRACE_S, RunSlots, Workspace
+from lenet.settings import preset
+from lenet.slots import RunSlots
+from lenet.workspace import OWNER_GRACE_S, Workspace
 
 LONG = preset("tutorial", epochs=5)  # minutes of work: every test here stops it
 
 
 def pretrained() -> Workspace:
     checkpoint = read_checkpoint(PRETRAINED, Net())
-    return Workspace(checkpoint["model"], "pretrained")
+    return Workspace.from_checkpoint(checkpoint, "pretrained")
 
 
 def wait_until(condition, timeout: float = 60) -> None:
@@ -27,17 +28,17 @@ def wait_until(condition, timeout: float = 60) -> None:
 
 def test_two_sessions_training_at_once_share_nothing(mnist):
     slots = RunSlots(2)
-    a, b = pretrained(), Workspace(None, "random init")
+    a, b = pretrained(), Workspace.from_random_init()
     run_a = a.start(preset("fast", epochs=1, train_subset=2_560, seed=1), slots=slots)
     run_b = b.start(preset("tutorial", epochs=2, train_subset=1_280, seed=2), slots=slots)
     run_a.thread.join(120)
     run_b.thread.join(120)
     assert run_a.state == run_b.state == "completed"
     assert a.model is not b.model and a.history is not b.history
-    assert [r["config"]["lr"] for r in a.history] == [0.1]
-    assert [r["config"]["lr"] for r in b.history] == [0.01, 0.01]
-    assert a.optimizer_state["param_groups"][0]["momentum"] == 0.9
-    assert b.optimizer_state["param_groups"][0]["momentum"] == 0.0
+    assert [r.config["lr"] for r in a.history[a.inherited_epochs :]] == [0.1]
+    assert [r.config["lr"] for r in b.history] == [0.01, 0.01]
+    assert a.run.optimizer_state["param_groups"][0]["momentum"] == 0.9
+    assert b.run.optimizer_state["param_groups"][0]["momentum"] == 0.0
     for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert not torch.equal(pa, pb)
 

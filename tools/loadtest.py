@@ -1,6 +1,6 @@
 """Load test: N browser sessions against one loopback server, K of them training, for a bounded time.
 
-    python tests/loadtest.py --sessions 10 --training 3 --seconds 30
+    python tools/loadtest.py --sessions 10 --training 3 --seconds 30
 
 Reports page response times (navigation until the page is idle), the server's RSS, RSS per extra
 idle session and every error seen (console errors, failed requests, exception boxes, server log).

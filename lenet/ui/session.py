@@ -1,4 +1,4 @@
-"""The one module that knows Streamlit: each browser session's workspace, and the shared sidebar.
+"""Each browser session's workspace, the frame every page starts with, and widgets that remember.
 
 torch takes seconds to import, so this module imports it only when a page needs the model; the
 home page renders without it and starts the import in the background for the next page.
@@ -9,8 +9,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
+
+# Streamlit has no public API for "is this browser session still connected?". The training thread
+# needs it to end a closed tab's run: Runtime.is_active_session answers it (tested in test_ui).
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from lenet.ui.sidebar import sidebar
 
 if TYPE_CHECKING:
     from lenet.workspace import Workspace
@@ -18,23 +23,16 @@ if TYPE_CHECKING:
 _warm_up_started = threading.Event()
 
 
-@st.cache_resource(show_spinner=False)
-def pretrained_checkpoint() -> dict:
-    """The committed weights, read and validated once per process; sessions copy them."""
-    from lenet.checkpoint import PRETRAINED, read_checkpoint
-    from lenet.model import Net
-
-    return read_checkpoint(PRETRAINED, Net())
-
-
 def _warm_up() -> None:
     """Pay once per process, in the background, what the first page would wait for: importing torch,
-    the optimizer's lazy set-up on its first step (1.2 s, measured), and pandas, which Streamlit's
-    tables import on first use (0.45 s)."""
+    the optimizer's lazy set-up on its first step, and pandas, which Streamlit's tables import on
+    first use (the README has the figures)."""
     from lenet.anatomy import walkthrough
+    from lenet.checkpoint import pretrained
     from lenet.model import Net
 
     walkthrough(Net())
+    pretrained()
     import pandas  # noqa: F401  last, so a first page that needs torch is not kept waiting
 
 
@@ -57,24 +55,35 @@ def light_page(title: str, icon: str) -> None:
     """A page that needs no model: it shows at once while torch loads in the background."""
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
     start_warm_up()
-    if "workspace" in st.session_state:
-        sidebar(st.session_state.workspace)
-    else:
-        with st.sidebar:
-            st.markdown("**Your model**")
-            st.caption("Pretrained weights, loaded when you open a page.")
+    sidebar(st.session_state.get("workspace"))
 
 
 def workspace() -> "Workspace":
     """This browser session's workspace, created from the pretrained weights on first use."""
-    from lenet.workspace import Workspace
-
     if "workspace" not in st.session_state:
-        ws = Workspace(None, "pretrained")
-        reset(ws, "pretrained")
+        from lenet.checkpoint import pretrained
+        from lenet.workspace import Workspace
+
+        ws = Workspace.from_checkpoint(pretrained(), "pretrained")
         ws.owner_alive = session_liveness()
         st.session_state.workspace = ws
     return st.session_state.workspace
+
+
+def replace_workspace(new: "Workspace") -> None:
+    """Put `new` in place of this session's workspace (a reset, a loaded file); `Busy` while it trains."""
+    st.session_state.workspace = workspace().replaced_by(new)
+
+
+def reset_workspace(to: str) -> None:
+    """Back to the pretrained weights, or to a random init."""
+    from lenet.checkpoint import pretrained
+    from lenet.workspace import Workspace
+
+    if to == "pretrained":
+        replace_workspace(Workspace.from_checkpoint(pretrained(), "pretrained"))
+    else:
+        replace_workspace(Workspace.from_random_init())
 
 
 def session_liveness() -> Callable[[], bool]:
@@ -111,43 +120,5 @@ def set_remembered(name: str, value: object) -> None:
     st.session_state[f"widget_{name}"] = value
 
 
-def reset(ws: "Workspace", to: str) -> None:
-    if to == "pretrained":
-        checkpoint = pretrained_checkpoint()
-        ws.load(checkpoint["model"], "pretrained", checkpoint["history"])
-    else:
-        ws.reset(None, "random init")
-
-
-def status_line(ws: "Workspace") -> str:
-    here = ws.epochs_trained_here
-    if here:
-        return f"{ws.origin} + {here} epochs here"
-    return f"{ws.origin} ({ws.inherited_epochs} epochs)" if ws.inherited_epochs else ws.origin
-
-
-def sidebar(ws: "Workspace") -> None:
-    with st.sidebar:
-        _status(ws)
-
-
-@st.fragment
-def _status(ws: "Workspace") -> None:
-    from lenet.workspace import SLOTS
-
-    st.markdown("**Your model**")
-    st.caption(f"Source: {status_line(ws)}")
-    accuracy = ws.last_accuracy
-    st.caption(
-        f"Last test accuracy: {accuracy:.2%}" if accuracy is not None else "Last test accuracy: not measured yet"
-    )
-    if ws.run is not None:
-        view = ws.run.view()
-        if view.active:
-            st.caption(f"Training: {view.state}, epoch {view.epoch}/{view.config.epochs} on {view.device}")
-        else:
-            st.caption(f"Last run: {view.state} on {view.device}")
-    else:
-        st.caption("Training: idle")
-    training, waiting = SLOTS.busy()
-    st.caption(f"Server: {training} of {SLOTS.limit} training slots busy, {waiting} waiting")
+def remembered_values() -> dict:
+    return st.session_state.setdefault("remembered", {})

@@ -1,0 +1,21 @@
+"""HTML pieces for `st.markdown`: they show with the page's own message, no script to wait for."""
+
+BAR_PX = 150  # the height of a 100 % bar
+
+
+def probability_bars(probabilities: list[float]) -> str:
+    """Ten bars, the likeliest digit's in red: no plotly chart, so the first prediction of a session
+    does not wait for plotly's script."""
+    best = max(range(10), key=lambda digit: probabilities[digit])
+    bars = []
+    for digit, probability in enumerate(probabilities):
+        label = "<1%" if 0 < probability < 0.005 else f"{probability:.0%}"
+        colour = "rgb(239,85,59)" if digit == best else "rgb(99,110,250)"
+        bars.append(
+            "<div style='flex:1;display:flex;flex-direction:column;align-items:center;justify-content:flex-end'>"
+            f"<div style='font-size:0.75rem;color:gray'>{label}</div>"
+            f"<div data-testid='bar' title='{digit}: {probability:.2%}' "
+            f"style='width:70%;height:{max(1, round(probability * BAR_PX))}px;background:{colour}'></div>"
+            f"<div style='border-top:1px solid lightgray;width:100%;text-align:center'>{digit}</div></div>"
+        )
+    return f"<div data-testid='probabilities' style='display:flex;gap:2px;height:{BAR_PX + 50}px'>{''.join(bars)}</div>"

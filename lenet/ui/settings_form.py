@@ -1,0 +1,69 @@
+"""The Train page's settings, one widget per field of `TrainConfig`, made from the fields' descriptions."""
+
+from dataclasses import Field
+from enum import StrEnum
+
+import streamlit as st
+
+from lenet.devices import device_choices
+from lenet.settings import PRESET_HELP, PRESETS, Setting, TrainConfig, preset, settings
+from lenet.ui import session
+
+DEFAULT_PRESET = "fast"
+COLUMNS = {"main": 4, "more": 3}
+
+
+def _apply_preset() -> None:
+    session.remember("preset")
+    values = PRESETS[session.remembered_values()["preset"]].to_dict()
+    for f, how in settings():
+        if how.page is not None:
+            session.set_remembered(f.name, values[f.name])
+
+
+def _widget(container, f: Field, how: Setting) -> None:
+    key = session.remembered(f.name, PRESETS[DEFAULT_PRESET].to_dict()[f.name])
+    common = {"key": key, "help": how.help, "on_change": session.remember, "args": (f.name,)}
+    if f.type is bool:
+        container.checkbox(how.label, **common)
+    elif how.options:
+        container.selectbox(how.label, how.options, format_func=how.name_of, **common)
+    elif isinstance(f.type, type) and issubclass(f.type, StrEnum):
+        container.selectbox(how.label, [str(choice) for choice in f.type], **common)
+    elif f.name == "device":
+        container.selectbox(how.label, device_choices(), **common)
+    else:
+        low, high = f.type(how.low), f.type(how.high)
+        step = f.type(how.step) if how.step is not None else None
+        container.number_input(how.label, low, high, step=step, format=how.format, **common)
+
+
+def settings_form() -> None:
+    """The preset and every setting a page shows; their values live in `session.remembered_values()`."""
+    rows = {"main": [], "more": []}
+    for f, how in settings():
+        if how.page is not None:
+            rows[how.page].append((f, how))
+    main = st.columns(COLUMNS["main"])
+    main[0].selectbox(
+        "Preset",
+        sorted(PRESETS),
+        key=session.remembered("preset", DEFAULT_PRESET),
+        on_change=_apply_preset,
+        help=PRESET_HELP,
+    )
+    for i, (f, how) in enumerate(rows["main"], start=1):
+        if i % COLUMNS["main"] == 0:
+            main = st.columns(COLUMNS["main"])
+        _widget(main[i % COLUMNS["main"]], f, how)
+    with st.expander("More settings"):
+        more = st.columns(COLUMNS["more"])
+        for i, (f, how) in enumerate(rows["more"]):
+            _widget(more[i % COLUMNS["more"]], f, how)
+
+
+def chosen_config() -> TrainConfig:
+    """The settings as the form shows them; ValueError for a value out of range."""
+    values = session.remembered_values()
+    shown = {f.name: values[f.name] for f, how in settings() if how.page is not None and f.name in values}
+    return preset(values.get("preset", DEFAULT_PRESET), **shown)
