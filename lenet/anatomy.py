@@ -1,4 +1,4 @@
-"""The model taken apart for the Architecture page: parameters, layer shapes, the tutorial's steps."""
+"""The model taken apart for the Architecture page: parameters, every step of forward(), the tutorial's steps."""
 
 import copy
 import functools
@@ -27,6 +27,7 @@ class ForwardStep:
     source: str  # that line of `forward`, its comment left out
     output: torch.Tensor
     parameters: int  # weights of `module`; 0 for a function
+    call: str  # as `forward` writes it: self.conv1 (a Conv2d), F.relu, torch.flatten...
 
 
 class _Recorder(TorchFunctionMode):
@@ -50,8 +51,12 @@ class _Recorder(TorchFunctionMode):
         if frame is not None and isinstance(output, torch.Tensor):
             line, source = _forward_line(frame.f_lineno)
             owner = frame.f_locals["self"].get_submodule(module) if module else None
-            weights = sum(p.numel() for p in owner.parameters()) if owner is not None else 0
-            self.steps.append(ForwardStep(func.__name__, module, line, source, output, weights))
+            if owner is not None:
+                weights, call = sum(p.numel() for p in owner.parameters()), f"self.{module} (a {type(owner).__name__})"
+            else:
+                prefix = next((p for p in ("F.", "torch.") if f"{p}{func.__name__}(" in source), "")
+                weights, call = 0, prefix + func.__name__
+            self.steps.append(ForwardStep(func.__name__, module, line, source, output, weights, call))
         return output
 
 
@@ -73,13 +78,30 @@ def forward_steps(model: Net, x: torch.Tensor) -> list[ForwardStep]:
     return recorder.steps
 
 
-def layer_shapes(model: Net) -> list[dict]:
-    """Output shape of every layer (submodule) for one (1, 1, 32, 32) input."""
-    rows = [{"layer": "input", "output shape": str([1, *INPUT_SHAPE])}]
+def forward_table(model: Net) -> list[dict]:
+    """Every step of `forward()` for one (1, 1, 32, 32) digit: the line, the call, its output shape
+    and the weights it uses; a line's code is shown on its first step only."""
+    rows = [{"forward() line": "def forward(self, x):", "step": "input x", "output shape": str([1, *INPUT_SHAPE])}]
+    last_line = None
     for step in forward_steps(model, torch.zeros(1, *INPUT_SHAPE)):
-        if step.module is not None:
-            rows.append({"layer": step.module, "output shape": str(list(step.output.shape))})
+        rows.append(
+            {
+                "forward() line": step.source if step.line != last_line else "",
+                "step": step.call,
+                "output shape": str(list(step.output.shape)),
+                "parameters": step.parameters,
+            }
+        )
+        last_line = step.line
+    rows[0]["parameters"] = 0
     return rows
+
+
+def flatten_sizes(model: Net) -> tuple[list[int], int]:
+    """The shape that `flatten` takes in, per digit, and the length it gives: (16, 6, 6) -> 576."""
+    steps = forward_steps(model, torch.zeros(1, *INPUT_SHAPE))
+    index = next(i for i, step in enumerate(steps) if step.operation == "flatten")
+    return list(steps[index - 1].output.shape[1:]), steps[index].output.shape[1]
 
 
 @dataclass(frozen=True)

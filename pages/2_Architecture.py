@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenet.anatomy import layer_shapes, parameter_table, walkthrough
+from lenet.anatomy import flatten_sizes, forward_table, parameter_table, walkthrough
 from lenet.model import parameter_count
 from lenet.ui import pictures, session
 
@@ -13,15 +13,17 @@ st.caption("The network of PyTorch's tutorial, layer by layer, with the current 
 
 st.subheader("print(net)")
 st.code(str(model), language="text")
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("Output shape of each layer")
-    st.caption("For one 1 x 32 x 32 digit, recorded by forward hooks.")
-    st.table(layer_shapes(model), hide_index=True)
-with right:
-    st.subheader("Parameters")
-    st.table(parameter_table(model), hide_index=True)
-    st.markdown(f"**{parameter_count(model):,} weights in all.**")
+st.subheader("Every step of forward()")
+before, after = flatten_sizes(model)
+st.caption(
+    "What `forward()` does to one 1 x 32 x 32 digit, line by line, recorded as the model runs: each "
+    "convolution, ReLU and 2 x 2 max-pool, then the flatten that turns the "
+    f"{' x '.join(map(str, before))} maps into the {after:,} numbers `fc1` takes."
+)
+st.table(forward_table(model), hide_index=True)
+st.subheader("Parameters")
+st.table(parameter_table(model), hide_index=True)
+st.markdown(f"**{parameter_count(model):,} weights in all.**")
 
 st.subheader("Filters")
 st.caption(

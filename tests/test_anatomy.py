@@ -1,7 +1,12 @@
-import torch
+import inspect
+import threading
 
-from lenet.anatomy import layer_shapes, parameter_table, walkthrough
-from lenet.model import Net
+import torch
+import torch.nn.functional as F
+
+from lenet.anatomy import flatten_sizes, forward_steps, forward_table, parameter_table, walkthrough
+from lenet.inference import feature_maps
+from lenet.model import Net, parameter_count
 
 
 def test_parameter_table_lists_every_tensor():
@@ -11,16 +16,62 @@ def test_parameter_table_lists_every_tensor():
     assert sum(r["count"] for r in rows) == 81_194
 
 
-def test_layer_shapes_follow_the_tutorials_comments():
-    shapes = {row["layer"]: row["output shape"] for row in layer_shapes(Net())}
-    assert shapes == {
-        "input": "[1, 1, 32, 32]",
-        "conv1": "[1, 6, 30, 30]",
-        "conv2": "[1, 16, 13, 13]",
-        "fc1": "[1, 120]",
-        "fc2": "[1, 84]",
-        "fc3": "[1, 10]",
-    }
+def test_every_step_of_forward_is_listed_with_its_shape_and_line():
+    rows = forward_table(Net())
+    steps = [(row["step"], row["output shape"]) for row in rows]
+    assert steps == [
+        ("input x", "[1, 1, 32, 32]"),
+        ("self.conv1 (a Conv2d)", "[1, 6, 30, 30]"),
+        ("F.relu", "[1, 6, 30, 30]"),
+        ("F.max_pool2d", "[1, 6, 15, 15]"),
+        ("self.conv2 (a Conv2d)", "[1, 16, 13, 13]"),
+        ("F.relu", "[1, 16, 13, 13]"),
+        ("F.max_pool2d", "[1, 16, 6, 6]"),
+        ("torch.flatten", "[1, 576]"),
+        ("self.fc1 (a Linear)", "[1, 120]"),
+        ("F.relu", "[1, 120]"),
+        ("self.fc2 (a Linear)", "[1, 84]"),
+        ("F.relu", "[1, 84]"),
+        ("self.fc3 (a Linear)", "[1, 10]"),
+    ]
+    assert sum(row["parameters"] for row in rows) == parameter_count(Net())
+    # each line of forward() once, in order, next to its first step
+    lines = [row["forward() line"] for row in rows[1:] if row["forward() line"]]
+    source = inspect.getsource(Net.forward)
+    positions = [source.index(line) for line in lines]
+    assert positions == sorted(positions) and len(lines) == 6
+    assert rows[1]["forward() line"] == "x = F.max_pool2d(F.relu(self.conv1(x)), 2)"
+    assert flatten_sizes(Net()) == ([16, 6, 6], 576)
+
+
+def test_the_steps_are_those_of_the_model_as_it_runs():
+    net = Net()
+    x = torch.randn(1, 1, 32, 32)
+    steps = forward_steps(net, x)
+    torch.testing.assert_close(steps[-1].output, net(x))  # the last step is the model's output
+    conv1 = F.relu(net.conv1(x))
+    torch.testing.assert_close(steps[1].output, conv1)
+    torch.testing.assert_close(feature_maps(net, x)["conv2"], F.relu(net.conv2(F.max_pool2d(conv1, 2)))[0])
+
+
+def test_recording_forward_does_not_disturb_another_thread():
+    """A run trains in another thread while a page records forward(): that run must see plain calls."""
+    net, other = Net(), Net()
+    x = torch.randn(8, 1, 32, 32)
+    expected = other(x)
+    results, done = [], threading.Event()
+
+    def train_like():
+        while not done.is_set():
+            results.append(torch.equal(other(x), expected))
+
+    thread = threading.Thread(target=train_like)
+    thread.start()
+    for _ in range(200):
+        forward_steps(net, x[:1])
+    done.set()
+    thread.join()
+    assert results and all(results)
 
 
 def test_walkthrough_matches_a_hand_run_and_leaves_the_model_alone():

@@ -13,6 +13,9 @@ import streamlit as st
 # Streamlit has no public API for "is this browser session still connected?". The training thread
 # needs it to end a closed tab's run: Runtime.is_active_session answers it (tested in test_ui).
 from streamlit.runtime import Runtime
+
+# Streamlit decides once per process whether to run its older multipage mode (see `_declared_pages`).
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lenet.ui.sidebar import sidebar
@@ -42,8 +45,24 @@ def start_warm_up() -> None:
         threading.Thread(target=_warm_up, name="lenet-warm-up", daemon=True).start()
 
 
+def _declared_pages() -> None:
+    """Run the pages as app.py declares them, never through Streamlit's older `pages/` folder mode.
+
+    Streamlit 1.67 sets `PagesManager.uses_pages_directory` on its first session: True when a
+    folder named `pages/` lies beside the main script, and then it runs the requested page file
+    directly, with a sidebar made from the file names ("app | Home | ...", no icons), until some
+    run of app.py calls `st.navigation`, which clears the flag. A shared deep link (`/Train`) never
+    runs app.py, so on a fresh server every deep link kept that sidebar. Clearing the flag and
+    rerunning makes this very run go through app.py's `st.navigation`, for this session and all later ones.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page(title: str, icon: str) -> "Workspace":
     """Every page starts here: the same page settings, this session's workspace, the sidebar."""
+    _declared_pages()
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
     start_warm_up()
     ws = workspace()
@@ -53,6 +72,7 @@ def page(title: str, icon: str) -> "Workspace":
 
 def light_page(title: str, icon: str) -> None:
     """A page that needs no model: it shows at once while torch loads in the background."""
+    _declared_pages()
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
     start_warm_up()
     sidebar(st.session_state.get("workspace"))
