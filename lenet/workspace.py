@@ -144,6 +144,11 @@ class Workspace:
         return self._past + self.run.view().epochs
 
     @property
+    def untouched_pretrained(self) -> bool:
+        """The pretrained weights as shipped: nothing trained or loaded since."""
+        return self.origin == "pretrained" and self.run is None
+
+    @property
     def epochs_trained_here(self) -> int:
         return len(self.history) - self.inherited_epochs
 

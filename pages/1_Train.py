@@ -15,14 +15,24 @@ st.caption(
 )
 
 running = ws.training
+FROM_SCRATCH, KEEP_TRAINING = "from scratch: new random weights", "keep training this model"
 with st.container(border=True):
     settings_form()
+    start_from = st.radio(
+        "Start from",
+        [FROM_SCRATCH, KEEP_TRAINING],
+        index=0 if ws.untouched_pretrained else 1,
+        horizontal=True,
+        disabled=running,
+        help="From scratch, the loss falls from about 2.3 and the accuracy climbs from 10 %; the seed above "
+        "also draws the first weights, so two runs with the same seed start alike.",
+    )
     start, stop, note = st.columns([1, 1, 4])
     if running:
         note.caption("One run at a time: Stop this one to start another. Other pages keep working meanwhile.")
     if start.button("Start", type="primary", disabled=running):
         try:
-            ws.start(chosen_config())
+            session.start_training(chosen_config(), from_scratch=start_from == FROM_SCRATCH)
             st.rerun()
         except (ValueError, Busy) as error:
             st.error(str(error))
@@ -36,8 +46,8 @@ def live() -> None:
     """Redraws twice a second while a run goes; once the run ends, redraws the whole page."""
     if ws.run is None:
         st.info(
-            "Press Start to train your model. It starts from pretrained weights (99 % test accuracy): to watch "
-            "it learn from scratch, reset it to a random init at the bottom of this page first."
+            "Press Start to train. From scratch, watch a random network learn to read digits; or keep "
+            "training this model (it starts from pretrained weights, 99 % test accuracy)."
         )
         return
     run = ws.run.view()

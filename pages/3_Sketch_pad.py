@@ -46,16 +46,12 @@ with result:
         st.info(str(error))
     else:
         probs = reading.probabilities
-        seen, verdict = st.columns([1, 2])
-        seen.image(pictures.data_url(reading.digit.numpy()), caption="What the network sees (28 x 28)", width=140)
-        verdict.markdown(
-            f"<div style='font-size:6rem;line-height:1;font-weight:700' data-testid='prediction'>"
-            f"{reading.prediction}</div>",
+        verdict = f"Prediction, {probs[reading.prediction]:.0%} sure"
+        if ws.training:
+            verdict += " (training: the latest weights)"
+        st.markdown(
+            html.reading(pictures.data_url(reading.digit.numpy()), reading.prediction, verdict),
             unsafe_allow_html=True,
-        )
-        verdict.caption(
-            f"Prediction, {probs[reading.prediction]:.0%} sure"
-            + (" (training: the latest weights)" if ws.training else "")
         )
         st.markdown(html.probability_bars(probs.tolist()), unsafe_allow_html=True)
         with st.expander("What the convolution layers see", expanded=True):

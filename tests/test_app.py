@@ -1,6 +1,7 @@
 """Every page through Streamlit's AppTest: renders, shares one workspace, trains in the background."""
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["pages/1_Train.py", "pages/2_Architecture.py", "pages/3_Sketch_pad.py"]
@@ -42,13 +43,20 @@ def test_sketch_pad_prompts_before_anything_is_drawn(app):
     assert any("Nothing drawn yet" in i.value for i in app.info)
 
 
+def start_from(app):
+    return next(r for r in app.radio if r.label == "Start from")
+
+
 def test_a_short_run_ends_with_a_history(app):
+    """Keep training: the pretrained model gets one more epoch on its history."""
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
     epochs_before = workspace.epochs_trained_here
     app.selectbox(key="widget_train_subset").set_value(1_000)
     app.number_input(key="widget_epochs").set_value(1)
+    start_from(app).set_value("keep training this model")
     button(app, "Start").click().run()
+    assert app.session_state["workspace"] is workspace
     assert workspace.run is not None
     workspace.run.thread.join(120)
     app.run()
@@ -59,12 +67,35 @@ def test_a_short_run_ends_with_a_history(app):
     assert any("Where the model is wrong" in h.value for h in app.subheader)
 
 
+def test_the_first_start_trains_from_scratch(app):
+    """A new session's first Start trains fresh weights: the loss starts near ln(10) = 2.3, chance level."""
+    app.switch_page("pages/1_Train.py").run()
+    pretrained = app.session_state["workspace"]
+    assert start_from(app).value.startswith("from scratch")
+    app.selectbox(key="widget_train_subset").set_value(10_000)
+    app.number_input(key="widget_epochs").set_value(1)
+    button(app, "Start").click().run()
+    workspace = app.session_state["workspace"]
+    assert workspace is not pretrained and workspace.origin == "random init"
+    workspace.run.thread.join(120)
+    app.run()
+    assert workspace.run.state == "completed"
+    assert 2.0 < workspace.run.losses[0] < 2.6
+    assert workspace.last_accuracy > 0.5
+    assert any(c.value == "Source: random init + 1 epochs here" for c in app.sidebar.caption)
+    assert start_from(app).value == "keep training this model"  # the next Start goes on from here
+    assert all(
+        not torch.equal(a, b) for a, b in zip(workspace.model.parameters(), pretrained.model.parameters(), strict=True)
+    )
+
+
 def test_a_running_run_survives_reruns_and_page_switches(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
     app.selectbox(key="widget_preset").set_value("tutorial").run()
     assert app.number_input(key="widget_lr").value == 0.01
     button(app, "Start").click().run()
+    workspace = app.session_state["workspace"]  # from scratch: a new model
     run = workspace.run
     app.run()
     app.switch_page("pages/3_Sketch_pad.py").run()

@@ -1,5 +1,6 @@
 """A person's path through the app: a real `streamlit run` server, driven in headless Chromium."""
 
+import itertools
 import math
 import os
 import re
@@ -76,24 +77,40 @@ def screenshot(page, name: str) -> None:
         shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 
 
+SIDEBAR = ["🧠 Home", "📉 Train", "🧩 Architecture", "✏️ Sketch pad"]
+
+
+def sidebar_entries(page) -> list[str]:
+    """The navigation as a person reads it: each entry's icon and label, in order."""
+    return [" ".join(text.split()) for text in page.get_by_test_id("stSidebarNav").locator("li").all_inner_texts()]
+
+
 @pytest.mark.parametrize("path", ["", "Train", "Architecture", "Sketch_pad"])
 def test_deep_link_as_the_first_request_of_a_fresh_server(fresh_server, page, path):
+    """A shared link: the page, its tab, and the declared sidebar, also after a reload and on every entry."""
     page.goto(f"{fresh_server.url}/{path}")
     wait_idle(page, PAGES[path])
     print(f"\nserver start -> first page usable ({path}): {time.perf_counter() - fresh_server.started:.1f} s")
     title = PAGES[path] if path else "Home"
     assert page.title() == f"{title} · LeNet on MNIST"
     assert "svg" in page.evaluate("() => document.querySelector('link[rel*=icon]').href")  # the page's emoji
-    nav = page.get_by_test_id("stSidebarNav")
-    for label in ("Home", "Train", "Architecture", "Sketch pad"):
-        assert nav.get_by_text(label, exact=True).is_visible()
+    assert sidebar_entries(page) == SIDEBAR
     assert page.get_by_text("Your model", exact=True).is_visible()  # the shared sidebar: the app's frame
+    page.reload()
+    wait_idle(page, PAGES[path])
+    assert sidebar_entries(page) == SIDEBAR
+    for entry, (target, heading) in zip(SIDEBAR, PAGES.items(), strict=True):
+        page.get_by_test_id("stSidebarNav").get_by_text(entry.split(" ", 1)[1], exact=True).click()
+        wait_idle(page, heading)
+        assert page.url == f"{fresh_server.url}/{target}"
+        assert sidebar_entries(page) == SIDEBAR
 
 
 def test_every_page_through_the_sidebar(server, page):
     page.goto(server.url)
     wait_idle(page, PAGES[""])
     assert page.title() == "Home · LeNet on MNIST"
+    assert sidebar_entries(page) == SIDEBAR
     screenshot(page, "home")
     for path, title in [("Architecture", "Architecture"), ("Sketch_pad", "Sketch pad"), ("Train", "Train")]:
         started = time.perf_counter()
@@ -101,6 +118,7 @@ def test_every_page_through_the_sidebar(server, page):
         wait_idle(page, title)
         assert page.url.endswith(f"/{path}")
         assert page.title() == f"{title} · LeNet on MNIST"
+        assert sidebar_entries(page) == SIDEBAR
         print(f"\npage switch to {title}: {time.perf_counter() - started:.2f} s")
 
 
@@ -111,6 +129,17 @@ def test_architecture_shows_the_module(server, page):
     assert "(conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))" in text
     assert "(fc3): Linear(in_features=84, out_features=10, bias=True)" in text
     assert page.get_by_text("81,194 weights in all.").is_visible()
+    # every step of forward(), the pools and the flatten to 576 included, next to its line
+    rows = (
+        page.get_by_test_id("stTable")
+        .first.locator("tbody tr")
+        .evaluate_all("rows => rows.map(r => Array.from(r.cells, c => c.innerText.trim()))")
+    )
+    steps = [(row[1], row[2]) for row in rows]
+    assert ("F.max_pool2d", "[1, 6, 15, 15]") in steps and ("F.max_pool2d", "[1, 16, 6, 6]") in steps
+    assert ["x = torch.flatten(x, 1)", "torch.flatten", "[1, 576]", "0"] in rows
+    assert len(rows) == 13  # the input and twelve operations
+    assert page.get_by_text("turns the 16 x 6 x 6 maps into the 576 numbers").is_visible()
     screenshot(page, "architecture")
 
 
@@ -129,6 +158,12 @@ def wait_for_chart_step(page, more_than: int, timeout: float) -> None:
     page.wait_for_function(f"({CHART_LATEST_STEP_JS})() > {more_than}", timeout=timeout)
 
 
+def sidebar_step(page) -> int:
+    """The step the sidebar says the run is at: "Training on cpu: epoch 1/10, step 1,234/4,680, loss ..."."""
+    text = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"^Training on ")).inner_text()
+    return int(re.search(r"step ([\d,]+)/", text).group(1).replace(",", ""))
+
+
 def test_training_runs_on_across_pages_and_stops(server, page):
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
@@ -136,25 +171,32 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     epochs.fill("10")
     epochs.press("Enter")
     page.wait_for_selector(IDLE)
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     wait_for_chart_step(page, 0, timeout=60_000)
     first = latest_chart_step(page)
     wait_for_chart_step(page, first, timeout=30_000)  # the chart moves on as the run goes on
     later = max(latest_chart_step(page), first + 1)  # a read during a redraw can see no figure
     screenshot(page, "train")
 
-    page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
-    wait_idle(page, "Sketch pad")
+    # The sidebar follows the run on the other pages too, with nothing clicked meanwhile.
+    for title in ("Sketch pad", "Architecture"):
+        page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+        wait_idle(page, title)
+        first_step = sidebar_step(page)
+        deadline = time.monotonic() + 20
+        while sidebar_step(page) <= first_step:
+            assert time.monotonic() < deadline, f"the sidebar on {title} stayed at step {first_step}"
+            page.wait_for_timeout(250)
     page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
     page.get_by_role("heading", name="Train", level=1).wait_for()
     wait_for_chart_step(page, later, timeout=30_000)
     assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
     assert page.get_by_label("Epochs", exact=True).input_value() == "10"  # the settings outlived the visit elsewhere
 
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
     page.wait_for_selector(IDLE)
-    assert page.get_by_role("button", name="Start").is_enabled()
+    assert page.get_by_role("button", name="Start", exact=True).is_enabled()
     assert page.get_by_text("Where the model is wrong").is_visible()
     screenshot(page, "train-stopped")
 
@@ -200,11 +242,54 @@ def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
     assert prediction.count() == 0
 
 
+# What the Sketch pad shows once a digit is drawn: no two of these may overlap, at any width.
+SKETCH_PARTS = {
+    "canvas": "canvas.upper-canvas",
+    "digit seen": "[data-testid=reading] img",
+    "its caption": "[data-testid=reading] figcaption",
+    "prediction": "[data-testid=prediction]",
+    "verdict": "[data-testid=verdict]",
+    "bars": "[data-testid=probabilities]",
+    "feature maps": "[data-testid=stImage] img",
+    "their captions": "[data-testid=stImageCaption]",
+}
+
+
+@pytest.mark.parametrize("width", [1280, 1024, 768, 390])
+def test_the_sketch_pad_result_never_overlaps_itself(server, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    page.locator("canvas.upper-canvas").scroll_into_view_if_needed()
+    draw(page, DIGITS["7"])
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    boxes = []
+    for name, selector in SKETCH_PARTS.items():
+        found = page.locator(selector).evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect(); "
+            "return [r.left + scrollX, r.top + scrollY, r.right + scrollX, r.bottom + scrollY]; })"
+        )
+        assert found, f"{name} is missing at {width} px"
+        boxes += [(f"{name} {i}", box) for i, box in enumerate(found)]
+    overlaps = [
+        f"{a} {box_a} / {b} {box_b}"
+        for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2)
+        if min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]) > 0.5
+        and min(box_a[3], box_b[3]) - max(box_a[1], box_b[1]) > 0.5
+    ]
+    screenshot(page, f"sketch-pad-{width}")
+    assert not overlaps, f"at {width} px: " + "; ".join(overlaps)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+    context.close()
+
+
 def test_closing_the_tab_ends_its_training_run(server, browser, page):
     tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     tab.goto(f"{server.url}/Train")
     wait_idle(tab, "Train")
-    tab.get_by_role("button", name="Start").click()
+    tab.get_by_role("button", name="Start", exact=True).click()
     tab.get_by_text(re.compile(r"^training: epoch")).wait_for(timeout=60_000)
     page.goto(f"{server.url}/Train")  # another person's session sees the server's slots
     wait_idle(page, "Train")

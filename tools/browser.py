@@ -123,5 +123,5 @@ def watch(page, problems: list[str], name: str = "", strict: bool = True) -> Non
 
 
 def wait_idle(page, title: str) -> None:
-    page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+    page.get_by_role("heading", name=title, level=1, exact=True).wait_for(timeout=60_000)
     page.wait_for_selector(IDLE, timeout=60_000)

@@ -83,7 +83,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             )
 
             for page in pages[:training]:
-                page.get_by_role("button", name="Start").click()
+                page.get_by_role("button", name="Start", exact=True).click()
             browse_start = time.monotonic()
             deadline = browse_start + seconds
             while time.monotonic() < deadline:
@@ -102,7 +102,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             for page in pages[:training]:
                 visit(page, "Train")
                 with contextlib.suppress(PlaywrightTimeout):  # disabled: that run had ended by itself
-                    page.get_by_role("button", name="Stop").click(timeout=5_000)
+                    page.get_by_role("button", name="Stop", exact=True).click(timeout=5_000)
         finally:
             for context in contexts:
                 context.close()

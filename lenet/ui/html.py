@@ -19,3 +19,17 @@ def probability_bars(probabilities: list[float]) -> str:
             f"<div style='border-top:1px solid lightgray;width:100%;text-align:center'>{digit}</div></div>"
         )
     return f"<div data-testid='probabilities' style='display:flex;gap:2px;height:{BAR_PX + 50}px'>{''.join(bars)}</div>"
+
+
+def reading(digit_url: str, prediction: int, verdict: str) -> str:
+    """The digit as the network sees it beside the predicted digit, wrapping onto two lines where the
+    column is narrow (side by side in fixed-width columns they overlapped at 768-1280 px)."""
+    return (
+        "<div data-testid='reading' style='display:flex;flex-wrap:wrap;align-items:center;gap:0.5rem 1.5rem'>"
+        "<figure style='margin:0'>"
+        f"<img src='{digit_url}' alt='the digit as the network sees it' "
+        "style='display:block;width:140px;height:140px;max-width:none;object-fit:fill;image-rendering:pixelated'>"
+        "<figcaption style='font-size:0.875rem;color:gray'>What the network sees (28 x 28)</figcaption></figure>"
+        f"<div><div data-testid='prediction' style='font-size:6rem;line-height:1;font-weight:700'>{prediction}</div>"
+        f"<div data-testid='verdict' style='font-size:0.875rem;color:gray'>{verdict}</div></div></div>"
+    )

@@ -18,9 +18,11 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lenet.ui import navigation
 from lenet.ui.sidebar import sidebar
 
 if TYPE_CHECKING:
+    from lenet.settings import TrainConfig
     from lenet.workspace import Workspace
 
 _warm_up_started = threading.Event()
@@ -46,18 +48,20 @@ def start_warm_up() -> None:
 
 
 def _declared_pages() -> None:
-    """Run the pages as app.py declares them, never through Streamlit's older `pages/` folder mode.
+    """Run every page as app.py declares it, never through Streamlit's older `pages/` folder mode.
 
     Streamlit 1.67 sets `PagesManager.uses_pages_directory` on its first session: True when a
-    folder named `pages/` lies beside the main script, and then it runs the requested page file
+    folder named `pages/` lies beside the main script. Then it runs the requested page file
     directly, with a sidebar made from the file names ("app | Home | ...", no icons), until some
     run of app.py calls `st.navigation`, which clears the flag. A shared deep link (`/Train`) never
-    runs app.py, so on a fresh server every deep link kept that sidebar. Clearing the flag and
-    rerunning makes this very run go through app.py's `st.navigation`, for this session and all later ones.
+    runs app.py, so on a fresh server every deep link kept that sidebar. So a page that finds itself
+    run that way clears the flag and hands this run to the declared navigation, as app.py would
+    (which runs this page again, as the declared page, with the declared sidebar), then stops.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        navigation.declare().run()
+        st.stop()
 
 
 def page(title: str, icon: str) -> "Workspace":
@@ -104,6 +108,15 @@ def reset_workspace(to: str) -> None:
         replace_workspace(Workspace.from_checkpoint(pretrained(), "pretrained"))
     else:
         replace_workspace(Workspace.from_random_init())
+
+
+def start_training(config: "TrainConfig", from_scratch: bool) -> None:
+    """Start a run on this session's model, or on fresh weights drawn from `config.seed`."""
+    from lenet.workspace import Workspace
+
+    if from_scratch:
+        replace_workspace(Workspace.from_random_init(config.seed))
+    workspace().start(config)
 
 
 def session_liveness() -> Callable[[], bool]:
