@@ -1,11 +1,15 @@
 """Checkpoints as a plain dict {"model": state_dict, "config": ..., "history": ...}.
 
-Loading never runs code (`weights_only=True`) and checks everything before it touches the model,
-so a bad file leaves the model as it was.
+A checkpoint may come from anyone (an upload on a shared server), so reading one is bounded and
+checked before it touches a model: the zip archive `torch.save` writes declares what each record
+unpacks to, and those sizes are capped before `torch.load` unpacks anything; loading never runs
+code (`weights_only=True`); then every part is checked against what a LeNet checkpoint holds.
+Any failure is a `CheckpointError` whose message says what is wrong; the model stays as it was.
 """
 
 import functools
 import io
+import zipfile
 from pathlib import Path
 from typing import IO
 
@@ -14,8 +18,17 @@ from torch import nn
 
 from lenet.events import EpochRecord
 from lenet.model import Net
+from lenet.settings import plain_config
 
-MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # LeNet's weights take about 330 KB
+MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
+MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpacks
+MAX_PICKLE_BYTES = 1024 * 1024  # the pickled dict itself (a 1,000-epoch history pickles to 62 KB)
+MAX_RECORDS = 64  # LeNet's 10 tensors and torch's bookkeeping take 16
+MAX_HISTORY = 1_000  # epochs a checkpoint may record
+# Weights up to this size give finite outputs for any input in the normalised range: through the five
+# layers the largest activation stays under 1e30, float32 reaches 3e38 (a test checks it).
+MAX_WEIGHT = 1e4
+KEYS = {"model", "config", "history"}
 PRETRAINED = Path(__file__).parent / "assets" / "lenet_mnist.pt"
 
 
@@ -27,7 +40,7 @@ def save_checkpoint(
     path: Path | IO[bytes], model: nn.Module, config: dict | None = None, history: list | None = None
 ) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save({"model": state, "config": config or {}, "history": history or []}, path)
+    torch.save({"model": state, "config": config or {}, "history": (history or [])[-MAX_HISTORY:]}, path)
 
 
 def checkpoint_bytes(model: nn.Module, config: dict | None = None, history: list | None = None) -> bytes:
@@ -37,54 +50,105 @@ def checkpoint_bytes(model: nn.Module, config: dict | None = None, history: list
 
 
 def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
-    """Read and validate a checkpoint for `model` without changing it; return the checkpoint."""
-    raw = Path(source).read_bytes() if isinstance(source, Path) else source
+    """Read and check a checkpoint for `model` without changing it; return the checkpoint.
+
+    Its "history" comes back as checked, plain records (`EpochRecord.to_dict()`).
+    """
+    try:
+        raw = Path(source).read_bytes() if isinstance(source, Path) else bytes(source)
+    except OSError as error:
+        raise CheckpointError(f"the file cannot be read ({error.strerror or type(error).__name__})") from None
+    _check_archive(raw)
+    try:
+        checkpoint = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for broken archives and refused pickles
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        raise CheckpointError(
+            f"not a PyTorch checkpoint that is safe to load ({type(error).__name__}: {reason})"
+        ) from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model"), dict):
+        raise CheckpointError('not a LeNet checkpoint: expected a dict with a "model" state_dict')
+    if unknown := [key for key in checkpoint if key not in KEYS]:
+        raise CheckpointError(
+            f"unexpected entries: {', '.join(map(_name, unknown))[:200]}; a LeNet checkpoint holds "
+            "model, config and history"
+        )
+    _check_weights(checkpoint["model"], model)
+    try:
+        config = plain_config(checkpoint.get("config") or {})
+        records = history_records(checkpoint.get("history") or [])
+    except ValueError as error:
+        raise CheckpointError(f"its config or training history is not valid: {error}") from None
+    return {"model": checkpoint["model"], "config": config, "history": [record.to_dict() for record in records]}
+
+
+def _name(key: object) -> str:
+    return repr(key) if not isinstance(key, str) else key
+
+
+def _check_archive(raw: bytes) -> None:
+    """Refuse before unpacking: a file over the caps, not a zip archive, or one that unpacks too large."""
     if len(raw) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(
             f"the file is {len(raw) / 1e6:.1f} MB; a LeNet checkpoint is under {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB"
         )
+    if not raw:
+        raise CheckpointError("the file is empty")
     try:
-        checkpoint = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for non-checkpoints and refused pickles
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)") from None
+    if len(records) > MAX_RECORDS:
+        raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")
+    unpacked = sum(record.file_size for record in records)
+    pickles = sum(record.file_size for record in records if record.filename.endswith(".pkl"))
+    if unpacked > MAX_UNPACKED_BYTES or pickles > MAX_PICKLE_BYTES:
         raise CheckpointError(
-            f"not a PyTorch checkpoint that is safe to load ({type(error).__name__}: {str(error).splitlines()[0]})"
-        ) from error
-    state = checkpoint.get("model") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        raise CheckpointError('not a LeNet checkpoint: expected a dict with a "model" state_dict')
+            f"the file unpacks to {unpacked / 1e6:.1f} MB; a LeNet checkpoint unpacks to under "
+            f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB"
+        )
+
+
+def _check_weights(state: dict, model: nn.Module) -> None:
     expected = model.state_dict()
+    if odd := [key for key in state if not isinstance(key, str)]:
+        raise CheckpointError(f"weight names must be text, not {', '.join(map(_name, odd))[:200]}")
     if missing := sorted(set(expected) - set(state)):
         raise CheckpointError(f"weights missing: {', '.join(missing)}")
     if unexpected := sorted(set(state) - set(expected)):
-        raise CheckpointError(f"unexpected weights: {', '.join(unexpected)}")
+        raise CheckpointError(f"unexpected weights: {', '.join(unexpected)[:200]}")
     for name, tensor in state.items():
-        if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[name].shape:
-            shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
-            raise CheckpointError(f"{name} has shape {shape}, LeNet needs {tuple(expected[name].shape)}")
+        if not isinstance(tensor, torch.Tensor) or tensor.layout != torch.strided or tensor.device.type != "cpu":
+            kind = (
+                type(tensor).__name__ if not isinstance(tensor, torch.Tensor) else f"{tensor.layout} on {tensor.device}"
+            )
+            raise CheckpointError(f"{name} is not a plain tensor of numbers ({kind})")
+        if tensor.shape != expected[name].shape:
+            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)}, LeNet needs {tuple(expected[name].shape)}")
         if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name} holds values that are not finite numbers")
-    try:
-        records = history_records(checkpoint.get("history") or [])
-    except ValueError as error:
-        raise CheckpointError(f"its training history is not valid: {error}") from error
-    return {**checkpoint, "history": [record.to_dict() for record in records]}
+        if (largest := tensor.abs().max().item()) > MAX_WEIGHT:
+            raise CheckpointError(f"{name} holds a weight of {largest:.3g}; weights above {MAX_WEIGHT:g} can overflow")
 
 
 def history_records(history: object) -> list[EpochRecord]:
     """A checkpoint's "history", checked record by record (ValueError says what is wrong)."""
     if not isinstance(history, list):
-        raise ValueError("it is not a list")
+        raise ValueError("the history is not a list")
+    if len(history) > MAX_HISTORY:
+        raise ValueError(f"the history has {len(history):,} epochs; at most {MAX_HISTORY:,} are kept")
     return [EpochRecord.from_dict(record) for record in history]
+
+
+def load_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
+    """Check, then copy the weights into `model`; return the whole checkpoint."""
+    checkpoint = read_checkpoint(source, model)
+    model.load_state_dict(checkpoint["model"])
+    return checkpoint
 
 
 @functools.cache
 def pretrained() -> dict:
-    """The committed weights, read and validated once per process; sessions copy them."""
+    """The committed weights, read and checked once per process; sessions copy them."""
     return read_checkpoint(PRETRAINED, Net())
-
-
-def load_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
-    """Validate, then copy the weights into `model`; return the whole checkpoint."""
-    checkpoint = read_checkpoint(source, model)
-    model.load_state_dict(checkpoint["model"])
-    return checkpoint

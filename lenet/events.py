@@ -1,10 +1,11 @@
 """What a training run reports as it goes, and the record of each epoch a model keeps."""
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 
 from lenet.evaluate import Evaluation
+from lenet.settings import plain_config
 
 
 class Outcome(StrEnum):
@@ -93,6 +94,4 @@ class EpochRecord:
             raise ValueError(f"a history entry's epoch is not a positive whole number: {record.epoch!r}"[:200])
         if not all(n is None or (type(n) in (int, float) and math.isfinite(n) and n >= 0) for n in numbers):
             raise ValueError("a history entry holds a value that is not a finite, non-negative number")
-        if not isinstance(record.config, dict):
-            raise ValueError("a history entry's config is not a dict")
-        return record
+        return replace(record, config=plain_config(record.config))

@@ -40,7 +40,20 @@ class Reading:
         return int(self.probabilities.argmax())
 
 
-def read_digit(model: Net, image: np.ndarray, detect_inversion: bool = False) -> Reading:
-    """A drawing or photo -> what `model` reads in it; `NotADigit` when there is nothing to read."""
-    digit, x = prepare(image, detect_inversion=detect_inversion)
-    return Reading(digit, x, probabilities(model, x)[0])
+class OutputNotFinite(ValueError):
+    """The model's output is not a number: weights grown too large (a learning rate far too high)."""
+
+
+def read_digit(model: Net, image: np.ndarray, detect_inversion: bool = False, min_extent_px: float = 0) -> Reading:
+    """A drawing or photo -> what `model` reads in it.
+
+    `NotADigit` when there is nothing to read; `OutputNotFinite` when the model cannot give a number.
+    """
+    digit, x = prepare(image, detect_inversion=detect_inversion, min_extent_px=min_extent_px)
+    probs = probabilities(model, x)[0]
+    if not torch.isfinite(probs).all():
+        raise OutputNotFinite(
+            "Your model's output is not a number: its weights have grown too large, most likely from a learning "
+            "rate that was too high. Reset it on the Train page."
+        )
+    return Reading(digit, x, probs)

@@ -9,7 +9,7 @@ import io
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 from lenet.data import to_network_input
 
@@ -20,6 +20,7 @@ MIN_EXTENT = 0.04  # a mark smaller than this share of the drawing's size is a d
 MAX_INK = 0.6  # more ink than this share of the area is not a digit on a background
 MAX_PIXELS = 25_000_000  # larger images are refused before they are decoded (decompression bombs)
 WORKING_SIZE = 560  # uploads are shrunk to at most this many pixels a side before the MNIST steps
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # grey levels wider than 8 bits
 
 
 class NotADigit(ValueError):
@@ -57,12 +58,24 @@ def _decode(raw: bytes) -> np.ndarray:
         if width * height > MAX_PIXELS:
             raise NotADigit(f"the image is {width} x {height} pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
         image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at a reduced size
-        image.thumbnail((WORKING_SIZE, WORKING_SIZE))
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            alpha = np.asarray(image.convert("RGBA"))[..., 3]
+        upright = ImageOps.exif_transpose(image)  # a phone stores its photos sideways, with a note how to turn them
+        upright.thumbnail((WORKING_SIZE, WORKING_SIZE))
+        if upright.mode in WIDE_MODES:
+            return _to_8_bits(np.asarray(upright, dtype=np.float64))
+        if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
+            alpha = np.asarray(upright.convert("RGBA"))[..., 3]
             if alpha.min() < 128 <= alpha.max():
                 return alpha
-        return np.asarray(image.convert("L"))
+        return np.asarray(upright.convert("L"))
+
+
+def _to_8_bits(pixels: np.ndarray) -> np.ndarray:
+    """16-bit, 32-bit and float grey levels, stretched to 0-255 (Pillow's convert("L") clips them at 255)."""
+    pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = pixels.min(), pixels.max()
+    if high <= low:
+        return np.zeros(pixels.shape, dtype=np.uint8)
+    return np.round((pixels - low) * (255 / (high - low))).astype(np.uint8)
 
 
 def white_on_black(gray: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -73,8 +86,11 @@ def white_on_black(gray: torch.Tensor) -> tuple[torch.Tensor, bool]:
     return gray, False
 
 
-def center_digit(gray: torch.Tensor) -> torch.Tensor:
-    """A white-on-black (H, W) image -> the MNIST-style (28, 28) uint8 digit."""
+def center_digit(gray: torch.Tensor, min_extent_px: float = 0) -> torch.Tensor:
+    """A white-on-black (H, W) image -> the MNIST-style (28, 28) uint8 digit.
+
+    A mark whose longer side is under `min_extent_px` (or MIN_EXTENT of the image) is a dot.
+    """
     ink = gray > INK
     if not ink.any():
         raise NotADigit("Nothing drawn yet: draw a digit.")
@@ -83,7 +99,7 @@ def center_digit(gray: torch.Tensor) -> torch.Tensor:
     rows, cols = ink.any(dim=1).nonzero().squeeze(1), ink.any(dim=0).nonzero().squeeze(1)
     top, bottom, left, right = rows[0].item(), rows[-1].item() + 1, cols[0].item(), cols[-1].item() + 1
     height, width = bottom - top, right - left
-    if max(height, width) < MIN_EXTENT * max(gray.shape):
+    if max(height, width) < max(MIN_EXTENT * max(gray.shape), min_extent_px):
         raise NotADigit("That is only a dot: draw a whole digit, larger.")
     digit = torch.where(ink, gray, 0.0)[top:bottom, left:right]
     scale = DIGIT_SIZE / max(height, width)
@@ -102,10 +118,12 @@ def center_digit(gray: torch.Tensor) -> torch.Tensor:
     return (field * 255).round().to(torch.uint8)
 
 
-def prepare(image: np.ndarray, detect_inversion: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def prepare(
+    image: np.ndarray, detect_inversion: bool = False, min_extent_px: float = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """An image of a digit -> (the 28 x 28 uint8 digit, the (1, 1, 32, 32) network input)."""
     gray = grayscale(image)
     if detect_inversion:
         gray, _ = white_on_black(gray)
-    digit = center_digit(gray)
+    digit = center_digit(gray, min_extent_px)
     return digit, to_network_input(digit[None])

@@ -4,6 +4,7 @@ The CLI's options, the Train page's widgets and the validation are all made from
 so a setting is described once, here.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import Field, asdict, dataclass, field, fields, replace
 from enum import StrEnum
@@ -119,6 +120,24 @@ def setting_of(f: Field) -> Setting:
 def settings() -> list[tuple[Field, Setting]]:
     """Every field of `TrainConfig` with its description, in declaration order."""
     return [(f, setting_of(f)) for f in fields(TrainConfig)]
+
+
+def plain_config(raw: object) -> dict:
+    """A config as a checkpoint records it, checked: known setting names, plain values (ValueError if not).
+
+    Values are not held to today's ranges: a config records what a run did.
+    """
+    if not isinstance(raw, dict):
+        raise ValueError("a config is not a dict")
+    names = {f.name for f in fields(TrainConfig)}
+    for key, value in raw.items():
+        if key not in names:
+            raise ValueError(f"a config has an unknown setting {str(key)[:50]!r}")
+        if type(value) not in (int, float, bool, str):
+            raise ValueError(f"the config's {key} is not a plain value")
+        if not (math.isfinite(value) if isinstance(value, float) else len(str(value)) <= 64):
+            raise ValueError(f"the config's {key} is not a valid value")
+    return dict(raw)
 
 
 PRESETS = {

@@ -125,24 +125,30 @@ def _epoch(
     done = pulled = 0
     last_pull = started
     while done < steps:
-        if stop.is_set():
-            return pulled, (Outcome.STOPPED, f"stopped in epoch {epoch} after {done} steps")
-        n = min(stepper.steps_per_call, steps - done)
-        stepper(order[done * batch_size : (done + n) * batch_size], (epoch - 1) * steps + done, losses[done : done + n])
-        done += n
+        stopping = stop.is_set()
+        if not stopping:
+            n = min(stepper.steps_per_call, steps - done)
+            batches = order[done * batch_size : (done + n) * batch_size]
+            stepper(batches, (epoch - 1) * steps + done, losses[done : done + n])
+            done += n
         now = time.perf_counter()
-        if now - last_pull < PULL_EVERY_S and done < steps:
+        if not stopping and now - last_pull < PULL_EVERY_S and done < steps:
             continue
-        chunk = losses[pulled:done]
-        if not guard.check(chunk):  # the one host sync per chunk
-            message = (
-                f"the loss stopped being finite in epoch {epoch}, near step {done}: the learning rate is "
-                "probably too high. The last weights with a finite loss were restored."
-            )
-            return pulled, (Outcome.DIVERGED, message)
-        values, now = chunk.tolist(), time.perf_counter()
-        yield Steps(epoch, (epoch - 1) * steps + pulled, values, steps * epochs, done * batch_size / (now - started))
-        pulled, last_pull = done, now
+        if done > pulled:  # a stop pulls the last losses too: the run reports every step it trained
+            chunk = losses[pulled:done]
+            if not guard.check(chunk):  # the one host sync per chunk
+                message = (
+                    f"the loss stopped being finite in epoch {epoch}, near step {done}: the learning rate is "
+                    "probably too high. The last weights with a finite loss were restored."
+                )
+                return pulled, (Outcome.DIVERGED, message)
+            values, now = chunk.tolist(), time.perf_counter()
+            rate = done * batch_size / (now - started)
+            yield Steps(epoch, (epoch - 1) * steps + pulled, values, steps * epochs, rate)
+            pulled, last_pull = done, now
+        if stopping:
+            step = (epoch - 1) * steps + done
+            return pulled, (Outcome.STOPPED, f"stopped in epoch {epoch}, after step {step:,} of {steps * epochs:,}")
     return pulled, None
 
 

@@ -10,6 +10,7 @@ Inference always uses the published copy, a consistent model even while a run ch
 import copy
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -89,17 +90,49 @@ class TrainingRun:
         return (self.total_steps - done) * self.config.batch_size / self.images_per_second
 
 
+def _partial_steps(run: TrainingRun) -> int:
+    return len(run.losses) - len(run.epochs) * run.steps_per_epoch if run.total_steps else 0
+
+
+_LIVE: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+
+
+def live_workspaces() -> list["Workspace"]:
+    """Workspaces that hold a model in this process: one per session that opened a model page."""
+    return [ws for ws in list(_LIVE) if ws.model is not None]
+
+
 class Workspace:
     """A model with everything that belongs to it: one per browser session."""
 
     def __init__(self, model: Net, origin: str, history: list[EpochRecord]):
+        _LIVE.add(self)
         self.model = model
         self.origin = origin  # "pretrained", "random init" or "uploaded <name>"
         self.inherited_epochs = len(history)  # epochs that came with the weights
         self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
+        self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
         self.run: TrainingRun | None = None
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
+        self._owner_missing_since: float | None = None
+
+    def release_if_abandoned(self, after_s: float) -> bool:
+        """Drop the model and history once the owner has been gone for `after_s` seconds and nothing trains.
+
+        A closed tab's session can outlive it in memory long after it can be resumed (Streamlit
+        drops it lazily, and a cycle of its objects waits for a full garbage collection), and the
+        workspace with it; this gives the memory back without waiting for either.
+        """
+        if self.owner_alive() or self.training:
+            self._owner_missing_since = None
+            return False
+        self._owner_missing_since = self._owner_missing_since or time.monotonic()
+        if time.monotonic() - self._owner_missing_since < after_s:
+            return False
+        self.model = self._published = self.run = None
+        self._past = []
+        return True
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict, origin: str) -> "Workspace":
@@ -153,7 +186,18 @@ class Workspace:
         return len(self.history) - self.inherited_epochs
 
     @property
+    def partial_steps_here(self) -> int:
+        """Steps trained here beyond whole epochs: a stopped run's last, unfinished epoch."""
+        if self.run is None:
+            return self._past_partial_steps
+        return self._past_partial_steps + _partial_steps(self.run.view())
+
+    @property
     def last_accuracy(self) -> float | None:
+        """Test accuracy of the model as it is: a stopped run's final evaluation, else the last epoch's."""
+        run = self.run.view() if self.run is not None else None
+        if run is not None and not run.active and run.evaluation is not None:
+            return run.evaluation.accuracy
         history = self.history
         return history[-1].test_accuracy if history else None
 
@@ -182,6 +226,7 @@ class Workspace:
         momentum = None
         if self.run is not None:  # the last run has ended: its epochs join the history
             self._past += self.run.epochs
+            self._past_partial_steps += _partial_steps(self.run)
             momentum = self.run.optimizer_state
         self.run = run = TrainingRun(config, device=str(device), first_epoch=len(self._past) + 1)
         run.thread = threading.Thread(

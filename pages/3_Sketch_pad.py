@@ -3,10 +3,11 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lenet.inference import feature_maps, read_digit
+from lenet.inference import OutputNotFinite, feature_maps, read_digit
 from lenet.preprocess import NotADigit, read_image
 from lenet.ui import html, pictures, session
 
+BRUSH_PX = 20
 ws = session.page("Sketch pad", "✏️")
 st.title("Sketch pad")
 st.caption("Draw a digit with your mouse or finger: the model reads it the way it read MNIST, 28 x 28 pixels, centred.")
@@ -18,7 +19,7 @@ with draw:
     if source == "Draw":
         st.space("small")  # the canvas toolbar floats above the canvas
         canvas = st_canvas(
-            stroke_width=20,
+            stroke_width=BRUSH_PX,
             stroke_color="#FFFFFF",
             background_color="#000000",
             drawing_mode="freedraw",
@@ -41,9 +42,12 @@ with result:
     try:
         if image is None:
             raise NotADigit("Nothing drawn yet: draw a digit.")
-        reading = read_digit(model, image, detect_inversion=inverted)
+        # a single click leaves one brush-wide dot: a mark under two brush widths is not a digit
+        reading = read_digit(model, image, detect_inversion=inverted, min_extent_px=0 if inverted else 2 * BRUSH_PX)
     except NotADigit as error:
         st.info(str(error))
+    except OutputNotFinite as error:
+        st.error(str(error))
     else:
         probs = reading.probabilities
         verdict = f"Prediction, {probs[reading.prediction]:.0%} sure"

@@ -82,7 +82,7 @@ def test_the_first_start_trains_from_scratch(app):
     assert workspace.run.state == "completed"
     assert 2.0 < workspace.run.losses[0] < 2.6
     assert workspace.last_accuracy > 0.5
-    assert any(c.value == "Source: random init + 1 epochs here" for c in app.sidebar.caption)
+    assert any(c.value == "Source: random init + 1 epoch here" for c in app.sidebar.caption)
     assert start_from(app).value == "keep training this model"  # the next Start goes on from here
     assert all(
         not torch.equal(a, b) for a, b in zip(workspace.model.parameters(), pretrained.model.parameters(), strict=True)

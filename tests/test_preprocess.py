@@ -1,10 +1,11 @@
 import io
+import random
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from lenet.checkpoint import PRETRAINED, load_checkpoint
 from lenet.data import normalise, to_network_input, to_pixels
@@ -120,3 +121,82 @@ def test_decompression_bombs_are_refused_before_decoding():
 def test_non_images_are_refused():
     with pytest.raises(NotADigit, match="not an image"):
         read_image(b"not an image at all")
+
+
+def seven(size: tuple[int, int] = (300, 400), mode: str = "RGB", ink=(0, 0, 0), paper=(255, 255, 255)) -> Image.Image:
+    """A 7 in dark ink on paper, as a phone photo of a handwritten digit would show it."""
+    photo = Image.new(mode, size, paper)
+    ImageDraw.Draw(photo).line([(80, 80), (230, 80), (130, 340)], fill=ink, width=22)
+    return photo
+
+
+def pretrained_reads(raw: bytes) -> int:
+    model = Net()
+    load_checkpoint(PRETRAINED, model)
+    _, x = prepare(read_image(raw), detect_inversion=True)
+    return int(probabilities(model, x).argmax())
+
+
+def test_a_phone_photo_is_turned_as_its_exif_orientation_says():
+    upright = seven()
+    stored = upright.transpose(Image.Transpose.ROTATE_270)  # the sensor's pixels, stored turned clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 8  # Orientation: turn 90 degrees anticlockwise to show
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", exif=exif)
+    assert pretrained_reads(buffer.getvalue()) == 7
+    sideways = io.BytesIO()
+    stored.save(sideways, format="JPEG")
+    assert pretrained_reads(sideways.getvalue()) != 7  # without the note, it lies on its side
+
+
+def test_a_16_bit_scan_is_read_not_clipped():
+    scan = seven(mode="I;16", ink=9_000, paper=52_000)
+    assert np.asarray(scan).max() > 255
+    assert pretrained_reads(png(scan)) == 7
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        png(seven())[:200],  # cut short
+        png(seven())[:60] + b"\xff" * 40 + png(seven())[100:],  # a corrupt chunk
+        b"GIF89a" + b"\0" * 20,
+        b"\x89PNG\r\n\x1a\n" + b"\0" * 30,
+    ],
+)
+def test_broken_image_files_are_a_clear_not_a_digit(raw):
+    with pytest.raises(NotADigit, match="not an image"):
+        read_image(raw)
+
+
+def test_fuzzed_images_raise_only_not_a_digit():
+    raw = png(seven(size=(60, 80)))
+    rng = random.Random(0)
+    outcomes = {"refused": 0, "read": 0}
+    for trial in range(300):
+        data = bytearray(raw)
+        if trial % 3 == 0:
+            data = data[: rng.randrange(len(data))]
+        else:
+            for _ in range(rng.randint(1, 10)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            prepare(read_image(bytes(data)), detect_inversion=True)
+            outcomes["read"] += 1
+        except NotADigit:
+            outcomes["refused"] += 1
+    print(f"\nfuzzed images: {outcomes}")
+    assert outcomes["refused"] > 0
+
+
+def test_a_single_click_on_the_canvas_is_a_dot():
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[..., 3] = 255
+    yy, xx = np.mgrid[:280, :280]
+    canvas[(yy - 140) ** 2 + (xx - 140) ** 2 <= 10**2, :3] = 255  # one press of the 20 px brush
+    with pytest.raises(NotADigit, match="dot"):
+        prepare(canvas, min_extent_px=40)
+    canvas[60:220, 135:145, :3] = 255  # a stroke: a 1
+    digit, _ = prepare(canvas, min_extent_px=40)
+    assert digit.max() == 255

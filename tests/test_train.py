@@ -64,6 +64,7 @@ def test_stop_mid_epoch_leaves_a_consistent_model(mnist):
     assert not any(isinstance(e, EpochEnd) for e in events)
     trained_steps = sum(len(e.losses) for e in events if isinstance(e, Steps))
     assert 0 < trained_steps < events[0].total_steps
+    assert finished.message.endswith(f"after step {trained_steps:,} of {events[0].total_steps:,}")  # every step told
     again = evaluate(model, mnist.test_images, mnist.test_labels)
     assert again.accuracy == finished.evaluation.accuracy
     assert all(torch.isfinite(p).all() for p in model.parameters())

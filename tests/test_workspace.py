@@ -78,3 +78,27 @@ def test_a_run_stops_soon_after_its_session_ends(mnist):
     assert run.state == "stopped"
     assert threading.active_count() == threads_before
     assert all(torch.isfinite(p).all() for p in ws.inference_model().parameters())
+
+
+def test_an_abandoned_workspace_gives_its_memory_back():
+    from lenet.workspace import live_workspaces
+
+    connected = True
+    ws = pretrained()
+    ws.owner_alive = lambda: connected
+    assert ws in live_workspaces()
+    assert not ws.release_if_abandoned(after_s=0.2)  # its session is there
+    connected = False
+    assert not ws.release_if_abandoned(after_s=0.2)  # gone, but only just: it may reconnect
+    time.sleep(0.3)
+    assert ws.release_if_abandoned(after_s=0.2)
+    assert ws.model is None and ws.history == [] and ws not in live_workspaces()
+
+
+def test_a_training_workspace_is_not_released(mnist):
+    ws = pretrained()
+    ws.owner_alive = lambda: False
+    run = ws.start(LONG, slots=RunSlots(1))
+    wait_until(lambda: run.state == "training")
+    assert not ws.release_if_abandoned(after_s=0.0)
+    ws.stop(wait=30)

@@ -5,6 +5,7 @@ home page renders without it and starts the import in the background for the nex
 """
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -41,10 +42,26 @@ def _warm_up() -> None:
     import pandas  # noqa: F401  last, so a first page that needs torch is not kept waiting
 
 
+JANITOR_EVERY_S = 5.0
+
+
+def _janitor() -> None:
+    """Once per process: give back the memory of workspaces whose sessions can no longer come back."""
+    from lenet.workspace import live_workspaces
+
+    while True:
+        time.sleep(JANITOR_EVERY_S)
+        after = float(st.get_option("server.disconnectedSessionTTL")) + JANITOR_EVERY_S
+        for ws in live_workspaces():
+            ws.release_if_abandoned(after)
+
+
 def start_warm_up() -> None:
+    """The background threads of the process, started by its first page: the warm-up and the janitor."""
     if not _warm_up_started.is_set():
         _warm_up_started.set()
         threading.Thread(target=_warm_up, name="lenet-warm-up", daemon=True).start()
+        threading.Thread(target=_janitor, name="lenet-janitor", daemon=True).start()
 
 
 def _declared_pages() -> None:

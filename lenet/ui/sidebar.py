@@ -9,33 +9,41 @@ if TYPE_CHECKING:
 
 
 def status_line(ws: "Workspace") -> str:
-    here = ws.epochs_trained_here
-    if here:
-        return f"{ws.origin} + {here} epochs here"
-    return f"{ws.origin} ({ws.inherited_epochs} epochs)" if ws.inherited_epochs else ws.origin
+    """Where the weights came from and what was trained here: "pretrained (3 epochs) + 1 epoch and 40 steps here"."""
+    source = f"{ws.origin} ({_count(ws.inherited_epochs, 'epoch')})" if ws.inherited_epochs else ws.origin
+    here = [_count(n, unit) for n, unit in ((ws.epochs_trained_here, "epoch"), (ws.partial_steps_here, "step")) if n]
+    return f"{source} + {' and '.join(here)} here" if here else source
 
 
-REFRESH_S = 1.0  # how often the sidebar redraws while this session's run goes on
+def _count(n: int, unit: str) -> str:
+    return f"{n:,} {unit}" + ("" if n == 1 else "s")
+
+
+REFRESH_S = 2.0  # how often the sidebar redraws while this session's run goes on
+SERVER_REFRESH_S = 5.0  # ... while other sessions' runs train or wait, so the server line stays true
 
 
 def sidebar(ws: "Workspace | None") -> None:
     """The model's status, following a run on every page; `None` before the session's model is loaded."""
+    from lenet.slots import SLOTS
+
     with st.sidebar:
         if ws is None:
             st.markdown("**Your model**")
             st.caption("Pretrained weights, loaded when you open a page.")
-        else:
-            training = ws.training
-            st.fragment(_status, run_every=REFRESH_S if training else None)(ws, training)
+            return
+        training, server_busy = ws.training, SLOTS.busy() != (0, 0)
+        every = REFRESH_S if training else SERVER_REFRESH_S if server_busy else None
+        st.fragment(_status, run_every=every)(ws, training, server_busy)
 
 
-def _status(ws: "Workspace", was_training: bool) -> None:
-    """Redrawn alone every `REFRESH_S` while a run goes; when it ends, the whole page redraws once
-    (with the final weights) and the polling stops."""
+def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
+    """Redrawn alone while a run goes on this server; when this session's run ends, or the server's
+    last one, the whole page redraws once (with the final weights) and the polling stops."""
     from lenet.slots import SLOTS
-    from lenet.workspace import RunState
+    from lenet.workspace import RunState, live_workspaces
 
-    if was_training and not ws.training:
+    if (was_training and not ws.training) or (server_was_busy and not was_training and SLOTS.busy() == (0, 0)):
         st.rerun()
     st.markdown("**Your model**")
     st.caption(f"Source: {status_line(ws)}")
@@ -58,3 +66,4 @@ def _status(ws: "Workspace", was_training: bool) -> None:
         st.caption("Training: idle")
     training, waiting = SLOTS.busy()
     st.caption(f"Server: {training} of {SLOTS.limit} training slots busy, {waiting} waiting")
+    st.caption(f"Models in memory: {len(live_workspaces())}")
