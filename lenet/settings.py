@@ -33,6 +33,7 @@ class Setting:
     options: tuple = ()  # the values a page offers in a select box; the CLI still takes any value in range
     option_names: Mapping[Any, str] = field(default_factory=dict)  # how an option reads, when not str(value)
     page: str | None = "main"  # "main", "more" (folded away) or None: command line only
+    typed: bool = False  # typed as text on a page (0.1, 1e-3...), so a value out of range is refused, not clamped
     step: float | None = None  # a number input's step
     format: str | None = None  # a number input's printf format
 
@@ -64,13 +65,12 @@ class TrainConfig:
         "The step size; the peak rate with the onecycle schedule",
         low=1e-4,
         high=100.0,
-        step=0.01,
-        format="%.4f",
+        typed=True,
     )
     momentum: float = setting(0.9, "Momentum", "SGD momentum: 0 is plain SGD", low=0.0, high=0.99, step=0.05)
     nesterov: bool = setting(True, "Nesterov momentum", "Look ahead along the momentum", page="more")
     weight_decay: float = setting(
-        5e-4, "Weight decay", "L2 penalty on the weights", low=0.0, high=0.1, step=1e-4, format="%.5f", page="more"
+        5e-4, "Weight decay", "L2 penalty on the weights", low=0.0, high=0.1, typed=True, page="more"
     )
     schedule: Schedule = setting(
         Schedule.ONECYCLE,

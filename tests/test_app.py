@@ -93,7 +93,7 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]
     app.selectbox(key="widget_preset").set_value("tutorial").run()
-    assert app.number_input(key="widget_lr").value == 0.01
+    assert app.text_input(key="widget_lr").value == "0.01"
     button(app, "Start").click().run()
     workspace = app.session_state["workspace"]  # from scratch: a new model
     run = workspace.run
@@ -102,10 +102,29 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     app.switch_page("pages/1_Train.py").run()
     assert not app.exception
     assert workspace.run is run and run.active
-    assert app.number_input(key="widget_lr").value == 0.01  # the settings survived the page switch
+    assert app.text_input(key="widget_lr").value == "0.01"  # the settings survived the page switch
     assert button(app, "Start").disabled  # one run at a time, and the workspace refuses a second too
     assert any("One run at a time" in c.value for c in app.caption)
     with pytest.raises(RuntimeError, match="already going"):
         workspace.start(run.config)
     button(app, "Stop").click().run()
     assert run.state == "stopped"
+    app.run()
+    # a stopped run changed the model without finishing an epoch: the sidebar says so, with its accuracy
+    steps = len(run.losses)
+    assert 0 < steps < run.steps_per_epoch
+    assert any(c.value == f"Source: random init + {steps:,} steps here" for c in app.sidebar.caption)
+    assert any(c.value == f"Last test accuracy: {run.evaluation.accuracy:.2%}" for c in app.sidebar.caption)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("1e400", "Learning rate must be from 0.0001 to 100, not inf"), ("fast", "Learning rate must be a number")],
+)
+def test_a_learning_rate_out_of_range_is_refused_not_clamped(app, typed, message):
+    app.switch_page("pages/1_Train.py").run()
+    app.text_input(key="widget_lr").set_value(typed).run()
+    button(app, "Start").click().run()
+    assert any(message in e.value for e in app.error)
+    assert app.session_state["workspace"].run is None
+    assert app.text_input(key="widget_lr").value == typed  # left as typed, to correct

@@ -2,7 +2,6 @@
 
 import contextlib
 import itertools
-import math
 import os
 import re
 import shutil
@@ -12,12 +11,14 @@ import pytest
 from browser import (
     CHROMIUM,
     CHROMIUM_FLAGS,
+    DIGITS,
     DOCS_SHOTS,
     IDLE,
     PAGES,
     SHOTS,
     Server,
     assert_clean_log,
+    draw,
     wait_idle,
     watch,
 )
@@ -173,8 +174,13 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     epochs.fill("10")
     epochs.press("Enter")
     page.wait_for_selector(IDLE)
+    # a new session's first Start trains from scratch: the sidebar says so and the loss starts at chance
+    assert page.get_by_role("radio", name="from scratch: new random weights").is_checked()
     page.get_by_role("button", name="Start", exact=True).click()
     wait_for_chart_step(page, 0, timeout=60_000)
+    assert page.get_by_text("Source: random init", exact=True).is_visible()
+    first_loss = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData[0].y[0]")
+    assert 2.0 < first_loss < 2.6, f"a fresh model's first loss was {first_loss}, not about ln(10) = 2.3"
     first = latest_chart_step(page)
     wait_for_chart_step(page, first, timeout=30_000)  # the chart moves on as the run goes on
     later = max(latest_chart_step(page), first + 1)  # a read during a redraw can see no figure
@@ -203,24 +209,6 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     screenshot(page, "train-stopped")
 
 
-# Strokes in canvas pixels (280 x 280): each a list of points drawn with the mouse button down.
-DIGITS = {
-    "1": [[(140, 40 + 10 * i) for i in range(21)]],
-    "0": [[(140 + 55 * math.sin(2 * math.pi * i / 40), 140 - 90 * math.cos(2 * math.pi * i / 40)) for i in range(41)]],
-    "7": [[(70 + 14 * i, 60) for i in range(11)], [(210 - 6 * i, 60 + 13 * i) for i in range(16)]],
-}
-
-
-def draw(page, strokes) -> None:
-    box = page.locator("canvas.upper-canvas").bounding_box()
-    for stroke in strokes:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.up()
-
-
 @pytest.mark.parametrize("digit", ["0", "1", "7"])
 def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
     page.goto(f"{server.url}/Sketch_pad")
@@ -241,6 +229,11 @@ def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
 
     page.get_by_role("button", name="Reset canvas & history").click()
     prompt.wait_for(timeout=30_000)
+    assert prediction.count() == 0
+
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    page.mouse.click(box["x"] + 140, box["y"] + 140)  # one click leaves one brush-wide dot
+    page.get_by_text("That is only a dot: draw a whole digit, larger.").wait_for(timeout=30_000)
     assert prediction.count() == 0
 
 
@@ -347,6 +340,16 @@ def test_a_short_load_test_sees_no_errors(browser):
     assert summary["errors"] == []
     assert summary["browse_seconds"] >= 8  # browsing lasts as long as asked
     assert summary["page_loads"] >= 2 + 3  # two more sessions opened, then each moved at least once
+
+
+def test_a_short_class_sees_no_errors_and_every_run_ends(browser):
+    """The class scenario's short form (full run: python tools/classroom.py); timings printed, not judged."""
+    import classroom
+
+    summary = classroom.classroom(browser, sessions=3, starters=2, train_images="1,000", ttl=2)
+    assert summary["errors"] == []
+    assert len(summary["runs"]) == 2 and all(run["trained_s"] is not None for run in summary["runs"])
+    assert summary["mouse_up_to_prediction_seconds"]["max"] < 60
 
 
 def test_drawing_with_a_finger_on_a_phone_width_screen(server, browser):

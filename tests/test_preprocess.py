@@ -200,3 +200,16 @@ def test_a_single_click_on_the_canvas_is_a_dot():
     canvas[60:220, 135:145, :3] = 255  # a stroke: a 1
     digit, _ = prepare(canvas, min_extent_px=40)
     assert digit.max() == 255
+
+
+def test_a_model_whose_output_is_not_a_number_says_so_instead_of_a_nan_percentage():
+    from lenet.inference import OutputNotFinite, read_digit
+
+    model = Net()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(1e30)  # finite weights, as a run at a far too high learning rate can leave them
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[60:220, 135:145] = 255
+    with pytest.raises(OutputNotFinite, match="not a number"):
+        read_digit(model, canvas)

@@ -3,6 +3,7 @@
 import inspect
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,9 @@ def test_the_streamlit_internals_the_app_leans_on_are_there():
 
     assert list(inspect.signature(Runtime.is_active_session).parameters) == ["self", "session_id"]
     assert callable(Runtime.exists) and callable(Runtime.instance) and callable(get_script_run_ctx)
+
+
+def test_visitors_see_no_tracebacks():
+    """A shared app shows an unexpected error as a short message; the traceback goes to the server's log."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"

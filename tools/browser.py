@@ -1,5 +1,6 @@
 """What the browser tests and the load test share: a real `streamlit run` server and Chromium's settings."""
 
+import math
 import os
 import re
 import socket
@@ -125,3 +126,21 @@ def watch(page, problems: list[str], name: str = "", strict: bool = True) -> Non
 def wait_idle(page, title: str) -> None:
     page.get_by_role("heading", name=title, level=1, exact=True).wait_for(timeout=60_000)
     page.wait_for_selector(IDLE, timeout=60_000)
+
+
+# Strokes in canvas pixels (280 x 280): each a list of points drawn with the mouse button down.
+DIGITS = {
+    "1": [[(140, 40 + 10 * i) for i in range(21)]],
+    "0": [[(140 + 55 * math.sin(2 * math.pi * i / 40), 140 - 90 * math.cos(2 * math.pi * i / 40)) for i in range(41)]],
+    "7": [[(70 + 14 * i, 60) for i in range(11)], [(210 - 6 * i, 60 + 13 * i) for i in range(16)]],
+}
+
+
+def draw(page, strokes) -> None:
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()

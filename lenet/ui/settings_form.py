@@ -13,18 +13,25 @@ DEFAULT_PRESET = "fast"
 COLUMNS = {"main": 4, "more": 3}
 
 
+def _shown(how: Setting, value: object) -> object:
+    """A setting's value as its widget holds it: typed settings as text."""
+    return f"{value:g}" if how.typed else value
+
+
 def _apply_preset() -> None:
     session.remember("preset")
     values = PRESETS[session.remembered_values()["preset"]].to_dict()
     for f, how in settings():
         if how.page is not None:
-            session.set_remembered(f.name, values[f.name])
+            session.set_remembered(f.name, _shown(how, values[f.name]))
 
 
 def _widget(container, f: Field, how: Setting) -> None:
-    key = session.remembered(f.name, PRESETS[DEFAULT_PRESET].to_dict()[f.name])
+    key = session.remembered(f.name, _shown(how, PRESETS[DEFAULT_PRESET].to_dict()[f.name]))
     common = {"key": key, "help": how.help, "on_change": session.remember, "args": (f.name,)}
-    if f.type is bool:
+    if how.typed:
+        container.text_input(how.label, **{**common, "help": f"{how.help} ({how.range_text})"})
+    elif f.type is bool:
         container.checkbox(how.label, **common)
     elif how.options:
         container.selectbox(how.label, how.options, format_func=how.name_of, **common)
@@ -63,7 +70,16 @@ def settings_form() -> None:
 
 
 def chosen_config() -> TrainConfig:
-    """The settings as the form shows them; ValueError for a value out of range."""
+    """The settings as the form shows them; ValueError, with the setting's range, for a value out of it."""
     values = session.remembered_values()
-    shown = {f.name: values[f.name] for f, how in settings() if how.page is not None and f.name in values}
-    return preset(values.get("preset", DEFAULT_PRESET), **shown)
+    chosen = {}
+    for f, how in settings():
+        if how.page is None or f.name not in values:
+            continue
+        value = chosen[f.name] = values[f.name]
+        if how.typed:
+            try:
+                chosen[f.name] = float(value)
+            except ValueError:
+                raise ValueError(f"{how.label} must be a number from {how.range_text}, not {value!r}") from None
+    return preset(values.get("preset", DEFAULT_PRESET), **chosen)
