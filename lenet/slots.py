@@ -13,39 +13,48 @@ def default_max_runs() -> int:
 
 
 class RunSlots:
-    """At most `limit` runs train at once; later runs wait in line, first come first served."""
+    """At most `limit` runs train at once; later runs wait in line, first come first served.
+
+    Runs are compared by identity (the app's `TrainingRun` is an entity, `eq=False`).
+    """
 
     def __init__(self, limit: int):
         self.limit = limit
         self._changed = threading.Condition()
-        self._training: set[int] = set()
-        self._line: list[int] = []
+        self._training: list[object] = []
+        self._line: list[object] = []
 
     def wait_for_turn(self, run: object, give_up: Callable[[], bool]) -> bool:
         """Block until `run` may train (True) or `give_up()` says to stop waiting (False)."""
-        key = id(run)
         with self._changed:
-            self._line.append(key)
-            while not (self._line[0] == key and len(self._training) < self.limit):
+            self._line.append(run)
+            while not (self._line[0] is run and len(self._training) < self.limit):
                 if give_up():
-                    self._line.remove(key)
+                    self._line.remove(run)
                     self._changed.notify_all()
                     return False
                 self._changed.wait(0.2)
             self._line.pop(0)
-            self._training.add(key)
+            self._training.append(run)
             self._changed.notify_all()
             return True
 
     def leave(self, run: object) -> None:
         with self._changed:
-            self._training.discard(id(run))
+            if run in self._training:
+                self._training.remove(run)
             self._changed.notify_all()
 
     def place(self, run: object) -> int | None:
         """1 for the next run to train, 2 after it...; None when not waiting."""
         with self._changed:
-            return self._line.index(id(run)) + 1 if id(run) in self._line else None
+            return self._line.index(run) + 1 if run in self._line else None
+
+    def ahead(self, run: object) -> list[object]:
+        """The runs that train before `run` does: those training, then those before it in line."""
+        with self._changed:
+            line = self._line[: self._line.index(run)] if run in self._line else []
+            return [*self._training, *line]
 
     def busy(self) -> tuple[int, int]:
         """(runs training, runs waiting) on this server."""

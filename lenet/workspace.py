@@ -18,7 +18,7 @@ from enum import StrEnum
 import torch
 
 from lenet.checkpoint import checkpoint_bytes, history_records, read_checkpoint
-from lenet.data import Mnist, load_mnist
+from lenet.data import TRAIN_IMAGES, Mnist, load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import Evaluation, misclassified
 from lenet.events import EpochEnd, EpochRecord, Finished, Steps
@@ -49,7 +49,7 @@ class RunState(StrEnum):
         return self in (RunState.STARTING, RunState.QUEUED, RunState.LOADING, RunState.TRAINING)
 
 
-@dataclass
+@dataclass(eq=False)
 class TrainingRun:
     """What a page needs to draw a run; written by the training thread under `lock`."""
 
@@ -82,6 +82,14 @@ class TrainingRun:
     @property
     def steps_per_epoch(self) -> int:
         return self.total_steps // self.config.epochs
+
+    def images_left(self) -> int:
+        """Images this run has still to train on (all of them while it waits)."""
+        images = self.config.train_subset or TRAIN_IMAGES
+        total = self.config.epochs * (
+            images // min(self.config.batch_size, images) * min(self.config.batch_size, images)
+        )
+        return max(0, total - len(self.losses) * self.config.batch_size)
 
     def seconds_left(self) -> float | None:
         done = len(self.losses)
@@ -208,6 +216,17 @@ class Workspace:
     def place_in_line(self, slots: RunSlots = SLOTS) -> int | None:
         """Where this workspace's run waits for a training slot: 1 is next; None when not waiting."""
         return slots.place(self.run) if self.run is not None else None
+
+    def expected_wait_s(self, slots: RunSlots = SLOTS) -> float | None:
+        """Roughly how long this workspace's run still waits: the images of the runs ahead of it at
+        the speed they train now; None while none of them has reported a speed."""
+        if self.place_in_line(slots) is None:
+            return 0.0
+        ahead = [run.view() for run in slots.ahead(self.run)]
+        speeds = [run.images_per_second for run in ahead if run.images_per_second]
+        if not speeds:
+            return None
+        return sum(run.images_left() for run in ahead) / (sum(speeds) / len(speeds) * slots.limit)
 
     def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
         """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lenet.checkpoint import CheckpointError
 from lenet.slots import SLOTS
-from lenet.ui import charts, pictures, session
+from lenet.ui import charts, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
 from lenet.workspace import Busy, RunState, Workspace
 
@@ -55,9 +55,17 @@ def live() -> None:
         st.rerun()  # the run just ended: show the results and stop polling
     if run.state == RunState.QUEUED:
         training, _ = SLOTS.busy()
+        wait = ws.expected_wait_s()
         st.info(
-            f"Waiting for a training slot: you are number {ws.place_in_line() or 1} in line "
-            f"({training} of {SLOTS.limit} runs are training on this server). Stop leaves the line."
+            f"Waiting for a training slot: you are number {ws.place_in_line() or 1} in line"
+            + (
+                f", about {wait / 60:.0f} min to go"
+                if wait and wait >= 90
+                else f", about {wait:.0f} s to go"
+                if wait
+                else ""
+            )
+            + f" ({training} of {SLOTS.limit} runs are training on this server). Stop leaves the line."
         )
         return
     done = len(run.losses)
@@ -68,7 +76,7 @@ def live() -> None:
     m = st.columns(4)
     m[0].metric("Images/s", f"{run.images_per_second:,.0f}")
     left = run.seconds_left()
-    m[1].metric("Time left", f"{left:.0f} s" if left is not None and run.active else "-")
+    m[1].metric("Time left", words.duration(left) if left is not None and run.active else "-")
     m[2].metric("Last loss", f"{run.losses[-1]:.4f}" if run.losses else "-")
     m[3].metric("Test accuracy", f"{run.epochs[-1].test_accuracy:.2%}" if run.epochs else "-")
     if run.losses:

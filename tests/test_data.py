@@ -37,9 +37,14 @@ def test_padding_is_background(mnist):
 
 
 def test_pixels_and_labels_are_torchvisions(mnist):
-    reference = MNIST(str(data.default_data_dir()), train=False)
-    assert torch.equal(mnist.test_labels, reference.targets)
-    assert torch.equal(to_pixels(mnist.test_images), reference.data)
+    """Our IDX decoder against torchvision's MNIST, the trusted reference, for both sets."""
+    for train, images, labels in (
+        (False, mnist.test_images, mnist.test_labels),
+        (True, mnist.train_images, mnist.train_labels),
+    ):
+        reference = MNIST(str(data.default_data_dir()), train=train)
+        assert torch.equal(labels, reference.targets)
+        assert torch.equal(to_pixels(images), reference.data)
 
 
 def test_loaded_once_per_process(mnist):

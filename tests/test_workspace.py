@@ -3,6 +3,7 @@
 import threading
 import time
 
+import pytest
 import torch
 
 from lenet.checkpoint import PRETRAINED, read_checkpoint
@@ -53,6 +54,12 @@ def test_runs_beyond_the_limit_wait_in_line(mnist):
     wait_until(lambda: slots.place(third.run) == 2)
     assert second.run.state == third.run.state == "queued"
     assert slots.place(second.run) == 1 and slots.busy() == (1, 2)
+    wait_until(lambda: first.run.images_per_second > 0)
+    # the wait is the images still ahead at the speed the first run trains: the third waits a whole run longer
+    one_run = LONG.epochs * (60_000 // LONG.batch_size) * LONG.batch_size / first.run.images_per_second
+    assert 0 < second.expected_wait_s(slots) <= one_run
+    assert third.expected_wait_s(slots) == pytest.approx(second.expected_wait_s(slots) + one_run, rel=0.05)
+    assert first.expected_wait_s(slots) == 0.0 and first.place_in_line(slots) is None  # it trains
 
     third.stop(wait=10)  # leaving the line
     assert third.run.state == "stopped" and slots.busy() == (1, 1)
