@@ -1,0 +1,16 @@
+"""Mutations of a valid file, as an attacker or a broken transfer makes them: cut short, or bytes flipped."""
+
+import random
+from collections.abc import Iterator
+
+
+def mutations(raw: bytes, count: int, seed: int = 0) -> Iterator[bytes]:
+    rng = random.Random(seed)
+    for trial in range(count):
+        data = bytearray(raw)
+        if trial % 3 == 0:
+            data = data[: rng.randrange(len(data))]
+        else:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        yield bytes(data)
