@@ -12,17 +12,16 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 import torch
 
 from lenet.checkpoint import checkpoint_bytes, history_records, read_checkpoint
-from lenet.data import TRAIN_IMAGES, Mnist, load_mnist
+from lenet.data import Mnist, load_mnist
 from lenet.devices import resolve_device
-from lenet.evaluate import Evaluation, misclassified
+from lenet.evaluate import misclassified
 from lenet.events import EpochEnd, EpochRecord, Finished, Steps
 from lenet.model import Net
+from lenet.runs import RunState, TrainingRun
 from lenet.settings import TrainConfig
 from lenet.slots import SLOTS, RunSlots, training_threads
 from lenet.train import fit
@@ -32,70 +31,6 @@ OWNER_GRACE_S = 3.0  # a run whose browser session is gone this long is stopped
 
 class Busy(RuntimeError):
     """The workspace is training: the message says what to do first."""
-
-
-class RunState(StrEnum):
-    STARTING = "starting"
-    QUEUED = "queued"
-    LOADING = "loading data"
-    TRAINING = "training"
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    DIVERGED = "diverged"
-    FAILED = "failed"
-
-    @property
-    def active(self) -> bool:
-        return self in (RunState.STARTING, RunState.QUEUED, RunState.LOADING, RunState.TRAINING)
-
-
-@dataclass(eq=False)
-class TrainingRun:
-    """What a page needs to draw a run; written by the training thread under `lock`."""
-
-    config: TrainConfig
-    device: str = "cpu"  # the resolved device: "cuda:0", "cpu", ...
-    first_epoch: int = 1  # the number its first epoch has in the model's history
-    state: RunState = RunState.STARTING
-    message: str = ""
-    losses: list[float] = field(default_factory=list)
-    total_steps: int = 0
-    epoch: int = 0
-    images_per_second: float = 0.0
-    epochs: list[EpochRecord] = field(default_factory=list)  # one record per finished epoch
-    evaluation: Evaluation | None = None
-    optimizer_state: dict | None = field(default=None, repr=False)  # the momentum, once the run has ended
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
-    thread: threading.Thread | None = field(default=None, repr=False)
-    owner_missing_since: float | None = field(default=None, repr=False)
-
-    @property
-    def active(self) -> bool:
-        return self.state.active
-
-    def view(self) -> "TrainingRun":
-        """A consistent copy of the run for drawing, taken under the lock."""
-        with self.lock:
-            return replace(self, losses=list(self.losses), epochs=list(self.epochs))
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return self.total_steps // self.config.epochs
-
-    def images_left(self) -> int:
-        """Images this run has still to train on (all of them while it waits)."""
-        images = self.config.train_subset or TRAIN_IMAGES
-        total = self.config.epochs * (
-            images // min(self.config.batch_size, images) * min(self.config.batch_size, images)
-        )
-        return max(0, total - len(self.losses) * self.config.batch_size)
-
-    def seconds_left(self) -> float | None:
-        done = len(self.losses)
-        if not done or not self.images_per_second:
-            return None
-        return (self.total_steps - done) * self.config.batch_size / self.images_per_second
 
 
 def _partial_steps(run: TrainingRun) -> int:

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from lenet.checkpoint import CheckpointError
+from lenet.runs import RunState
 from lenet.slots import SLOTS
 from lenet.ui import charts, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
-from lenet.workspace import Busy, RunState, Workspace
+from lenet.workspace import Busy, Workspace
 
 ws = session.page("Train", "📉")
 st.title("Train")
@@ -78,7 +79,8 @@ def live() -> None:
     left = run.seconds_left()
     m[1].metric("Time left", words.duration(left) if left is not None and run.active else "-")
     m[2].metric("Last loss", f"{run.losses[-1]:.4f}" if run.losses else "-")
-    m[3].metric("Test accuracy", f"{run.epochs[-1].test_accuracy:.2%}" if run.epochs else "-")
+    accuracy = run.evaluation.accuracy if run.evaluation is not None else None  # the last epoch's, or the end's
+    m[3].metric("Test accuracy", f"{accuracy:.2%}" if accuracy is not None else "-")
     if run.losses:
         st.plotly_chart(charts.loss_chart(run.losses, run.steps_per_epoch), key="loss-chart")
     if run.epochs:

@@ -1,5 +1,7 @@
 """Every page through Streamlit's AppTest: renders, shares one workspace, trains in the background."""
 
+import time
+
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -107,6 +109,10 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     assert any("One run at a time" in c.value for c in app.caption)
     with pytest.raises(RuntimeError, match="already going"):
         workspace.start(run.config)
+    deadline = time.monotonic() + 60
+    while not run.losses:  # some steps trained, so the stop leaves a partly trained model
+        assert time.monotonic() < deadline, "the run trained no step in 60 s"
+        time.sleep(0.05)
     button(app, "Stop").click().run()
     assert run.state == "stopped"
     app.run()

@@ -144,3 +144,29 @@ def draw(page, strokes) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y)
         page.mouse.up()
+
+
+class Requests:
+    """The requests of a page still in flight, so a test can let lazily loaded scripts arrive before it
+    navigates on (a navigation aborts them, and the browser tests count aborted requests as failures)."""
+
+    def __init__(self, page):
+        self.page, self.in_flight = page, 0
+        page.on("request", lambda _: self._count(1))
+        page.on("requestfinished", lambda _: self._count(-1))
+        page.on("requestfailed", lambda _: self._count(-1))
+
+    def _count(self, change: int) -> None:
+        self.in_flight += change
+
+    def settle(self, quiet_ms: int = 300, timeout_s: float = 15) -> None:
+        deadline, quiet_since = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            if self.in_flight > 0:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"{self.in_flight} requests still in flight after {timeout_s} s")

@@ -40,8 +40,9 @@ def sidebar(ws: "Workspace | None") -> None:
 def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     """Redrawn alone while a run goes on this server; when this session's run ends, or the server's
     last one, the whole page redraws once (with the final weights) and the polling stops."""
+    from lenet.runs import RunState
     from lenet.slots import SLOTS
-    from lenet.workspace import RunState, live_workspaces
+    from lenet.workspace import live_workspaces
 
     if (was_training and not ws.training) or (server_was_busy and not was_training and SLOTS.busy() == (0, 0)):
         st.rerun()
