@@ -51,9 +51,25 @@ class TrainingRun:
         return self.state.active
 
     def view(self) -> "TrainingRun":
-        """A consistent copy of the run for drawing, taken under the lock."""
+        """A consistent copy of the run for drawing, taken under the lock (its losses too: for charts)."""
         with self.lock:
             return replace(self, losses=list(self.losses), epochs=list(self.epochs))
+
+    def epochs_so_far(self) -> list[EpochRecord]:
+        """The records of its finished epochs, without copying every loss as `view` does."""
+        with self.lock:
+            return list(self.epochs)
+
+    def partial_steps(self) -> int:
+        """Steps trained beyond its whole epochs: a stopped run's last, unfinished epoch."""
+        with self.lock:
+            return len(self.losses) - len(self.epochs) * self.steps_per_epoch if self.total_steps else 0
+
+    def final_accuracy(self) -> float | None:
+        """Test accuracy of the model it left, once it has ended; None while it goes on."""
+        with self.lock:
+            ended = not self.state.active and self.evaluation is not None
+            return self.evaluation.accuracy if ended else None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -62,10 +78,8 @@ class TrainingRun:
     def images_left(self) -> int:
         """Images this run has still to train on (all of them while it waits)."""
         images = self.config.train_subset or TRAIN_IMAGES
-        total = self.config.epochs * (
-            images // min(self.config.batch_size, images) * min(self.config.batch_size, images)
-        )
-        return max(0, total - len(self.losses) * self.config.batch_size)
+        batch = min(self.config.batch_size, images)
+        return max(0, (self.config.epochs * (images // batch) - len(self.losses)) * batch)
 
     def seconds_left(self) -> float | None:
         done = len(self.losses)

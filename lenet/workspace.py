@@ -33,10 +33,6 @@ class Busy(RuntimeError):
     """The workspace is training: the message says what to do first."""
 
 
-def _partial_steps(run: TrainingRun) -> int:
-    return len(run.losses) - len(run.epochs) * run.steps_per_epoch if run.total_steps else 0
-
-
 _LIVE: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
 
 
@@ -117,7 +113,7 @@ class Workspace:
         """Every epoch this model has been trained, the current run's so far included."""
         if self.run is None:
             return list(self._past)
-        return self._past + self.run.view().epochs
+        return self._past + self.run.epochs_so_far()
 
     @property
     def untouched_pretrained(self) -> bool:
@@ -133,14 +129,13 @@ class Workspace:
         """Steps trained here beyond whole epochs: a stopped run's last, unfinished epoch."""
         if self.run is None:
             return self._past_partial_steps
-        return self._past_partial_steps + _partial_steps(self.run.view())
+        return self._past_partial_steps + self.run.partial_steps()
 
     @property
     def last_accuracy(self) -> float | None:
         """Test accuracy of the model as it is: a stopped run's final evaluation, else the last epoch's."""
-        run = self.run.view() if self.run is not None else None
-        if run is not None and not run.active and run.evaluation is not None:
-            return run.evaluation.accuracy
+        if self.run is not None and (final := self.run.final_accuracy()) is not None:
+            return final
         history = self.history
         return history[-1].test_accuracy if history else None
 
@@ -180,7 +175,7 @@ class Workspace:
         momentum = None
         if self.run is not None:  # the last run has ended: its epochs join the history
             self._past += self.run.epochs
-            self._past_partial_steps += _partial_steps(self.run)
+            self._past_partial_steps += self.run.partial_steps()
             momentum = self.run.optimizer_state
         self.run = run = TrainingRun(config, device=str(device), first_epoch=len(self._past) + 1)
         run.thread = threading.Thread(
