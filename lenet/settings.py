@@ -35,7 +35,6 @@ class Setting:
     page: str | None = "main"  # "main", "more" (folded away) or None: command line only
     typed: bool = False  # typed as text on a page (0.1, 1e-3...), so a value out of range is refused, not clamped
     step: float | None = None  # a number input's step
-    format: str | None = None  # a number input's printf format
 
     def name_of(self, value: object) -> str:
         return self.option_names.get(value, str(value))

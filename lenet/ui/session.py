@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 # Streamlit has no public API for "is this browser session still connected?". The training thread
-# needs it to end a closed tab's run: Runtime.is_active_session answers it (tested in test_ui).
+# needs it to end a closed tab's run: Runtime.is_active_session answers it (tests/test_structure.py
+# checks it is there; the browser test of a closed tab checks it works).
 from streamlit.runtime import Runtime
 
 # Streamlit decides once per process whether to run its older multipage mode (see `_declared_pages`).
@@ -152,7 +153,7 @@ def remembered(name: str, default: object) -> str:
     timed fragment rerun after the user has left), so the value lives in a plain dict as well and
     seeds the widget again when it comes back.
     """
-    values = st.session_state.setdefault("remembered", {})
+    values = remembered_values()
     values.setdefault(name, default)
     key = f"widget_{name}"
     if key not in st.session_state:
@@ -162,13 +163,14 @@ def remembered(name: str, default: object) -> str:
 
 def remember(name: str) -> None:
     """`on_change` of a remembered widget."""
-    st.session_state.remembered[name] = st.session_state[f"widget_{name}"]
+    remembered_values()[name] = st.session_state[f"widget_{name}"]
 
 
 def set_remembered(name: str, value: object) -> None:
-    st.session_state.setdefault("remembered", {})[name] = value
+    remembered_values()[name] = value
     st.session_state[f"widget_{name}"] = value
 
 
 def remembered_values() -> dict:
+    """Every remembered widget's value, by name."""
     return st.session_state.setdefault("remembered", {})

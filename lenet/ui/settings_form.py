@@ -42,7 +42,7 @@ def _widget(container, f: Field, how: Setting) -> None:
     else:
         low, high = f.type(how.low), f.type(how.high)
         step = f.type(how.step) if how.step is not None else None
-        container.number_input(how.label, low, high, step=step, format=how.format, **common)
+        container.number_input(how.label, low, high, step=step, **common)
 
 
 def settings_form() -> None:
