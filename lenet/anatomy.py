@@ -78,12 +78,21 @@ def forward_steps(model: Net, x: torch.Tensor) -> list[ForwardStep]:
     return recorder.steps
 
 
-def forward_table(model: Net) -> list[dict]:
-    """Every step of `forward()` for one (1, 1, 32, 32) digit: the line, the call, its output shape
-    and the weights it uses; a line's code is shown on its first step only."""
+@dataclass(frozen=True)
+class ForwardTable:
+    """`forward()` for one (1, 1, 32, 32) digit, as the Architecture page shows it."""
+
+    rows: list[dict]  # per step: the line (on its first step only), the call, its output shape, its weights
+    flatten_in: list[int]  # the shape `flatten` takes in, per digit: [16, 6, 6]
+    flatten_out: int  # the length it gives: 576
+
+
+def forward_table(model: Net) -> ForwardTable:
+    """Every step of `forward()` for one digit, from one recorded forward pass."""
+    steps = forward_steps(model, torch.zeros(1, *INPUT_SHAPE))
     rows = [{"forward() line": "def forward(self, x):", "step": "input x", "output shape": str([1, *INPUT_SHAPE])}]
     last_line = None
-    for step in forward_steps(model, torch.zeros(1, *INPUT_SHAPE)):
+    for step in steps:
         rows.append(
             {
                 "forward() line": step.source if step.line != last_line else "",
@@ -94,14 +103,8 @@ def forward_table(model: Net) -> list[dict]:
         )
         last_line = step.line
     rows[0]["parameters"] = 0
-    return rows
-
-
-def flatten_sizes(model: Net) -> tuple[list[int], int]:
-    """The shape that `flatten` takes in, per digit, and the length it gives: (16, 6, 6) -> 576."""
-    steps = forward_steps(model, torch.zeros(1, *INPUT_SHAPE))
     index = next(i for i, step in enumerate(steps) if step.operation == "flatten")
-    return list(steps[index - 1].output.shape[1:]), steps[index].output.shape[1]
+    return ForwardTable(rows, list(steps[index - 1].output.shape[1:]), steps[index].output.shape[1])
 
 
 @dataclass(frozen=True)

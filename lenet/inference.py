@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lenet.anatomy import forward_steps
+from lenet.anatomy import ForwardStep, forward_steps
 from lenet.model import Net
 from lenet.preprocess import prepare
 
@@ -20,7 +20,10 @@ def probabilities(model: Net, x: torch.Tensor) -> torch.Tensor:
 
 def feature_maps(model: Net, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """What conv1 and conv2 see in one digit, after their ReLU: (6, 30, 30) and (16, 13, 13)."""
-    steps = forward_steps(model, x)
+    return _feature_maps(forward_steps(model, x))
+
+
+def _feature_maps(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
     after = {
         previous.module: step.output[0] for previous, step in itertools.pairwise(steps) if step.operation == "relu"
     }
@@ -34,6 +37,7 @@ class Reading:
     digit: torch.Tensor  # (28, 28) uint8: what the network sees, before padding
     x: torch.Tensor  # (1, 1, 32, 32) the normalised network input
     probabilities: torch.Tensor  # (10,)
+    feature_maps: dict[str, torch.Tensor]  # as `feature_maps` gives them
 
     @property
     def prediction(self) -> int:
@@ -50,10 +54,11 @@ def read_digit(model: Net, image: np.ndarray, detect_inversion: bool = False, mi
     `NotADigit` when there is nothing to read; `OutputNotFinite` when the model cannot give a number.
     """
     digit, x = prepare(image, detect_inversion=detect_inversion, min_extent_px=min_extent_px)
-    probs = probabilities(model, x)[0]
+    steps = forward_steps(model, x)  # one forward pass for the prediction and the feature maps
+    probs = F.softmax(steps[-1].output, dim=1)[0]
     if not torch.isfinite(probs).all():
         raise OutputNotFinite(
             "Your model's output is not a number: its weights have grown too large, most likely from a learning "
             "rate that was too high. Reset it on the Train page."
         )
-    return Reading(digit, x, probs)
+    return Reading(digit, x, probs, _feature_maps(steps))

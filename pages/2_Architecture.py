@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenet.anatomy import flatten_sizes, forward_table, parameter_table, walkthrough
+from lenet.anatomy import forward_table, parameter_table, walkthrough
 from lenet.model import parameter_count
 from lenet.ui import pictures, session
 
@@ -14,13 +14,13 @@ st.caption("The network of PyTorch's tutorial, layer by layer, with the current 
 st.subheader("print(net)")
 st.code(str(model), language="text")
 st.subheader("Every step of forward()")
-before, after = flatten_sizes(model)
+forward = forward_table(model)
 st.caption(
     "What `forward()` does to one 1 x 32 x 32 digit, line by line, recorded as the model runs: each "
     "convolution, ReLU and 2 x 2 max-pool, then the flatten that turns the "
-    f"{' x '.join(map(str, before))} maps into the {after:,} numbers `fc1` takes."
+    f"{' x '.join(map(str, forward.flatten_in))} maps into the {forward.flatten_out:,} numbers `fc1` takes."
 )
-st.table(forward_table(model), hide_index=True)
+st.table(forward.rows, hide_index=True)
 st.subheader("Parameters")
 st.table(parameter_table(model), hide_index=True)
 st.markdown(f"**{parameter_count(model):,} weights in all.**")

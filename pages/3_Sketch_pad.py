@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lenet.inference import OutputNotFinite, feature_maps, read_digit
+from lenet.inference import OutputNotFinite, read_digit
 from lenet.preprocess import NotADigit, read_image
 from lenet.ui import html, pictures, session
 
@@ -59,7 +59,7 @@ with result:
         )
         st.markdown(html.probability_bars(probs.tolist()), unsafe_allow_html=True)
         with st.expander("What the convolution layers see", expanded=True):
-            maps = feature_maps(model, reading.x)
+            maps = reading.feature_maps
             st.image(
                 pictures.data_url(pictures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
                 caption="conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most",

@@ -4,7 +4,7 @@ import threading
 import torch
 import torch.nn.functional as F
 
-from lenet.anatomy import flatten_sizes, forward_steps, forward_table, parameter_table, walkthrough
+from lenet.anatomy import forward_steps, forward_table, parameter_table, walkthrough
 from lenet.inference import feature_maps
 from lenet.model import Net, parameter_count
 
@@ -17,7 +17,8 @@ def test_parameter_table_lists_every_tensor():
 
 
 def test_every_step_of_forward_is_listed_with_its_shape_and_line():
-    rows = forward_table(Net())
+    table = forward_table(Net())
+    rows = table.rows
     steps = [(row["step"], row["output shape"]) for row in rows]
     assert steps == [
         ("input x", "[1, 1, 32, 32]"),
@@ -41,7 +42,7 @@ def test_every_step_of_forward_is_listed_with_its_shape_and_line():
     positions = [source.index(line) for line in lines]
     assert positions == sorted(positions) and len(lines) == 6
     assert rows[1]["forward() line"] == "x = F.max_pool2d(F.relu(self.conv1(x)), 2)"
-    assert flatten_sizes(Net()) == ([16, 6, 6], 576)
+    assert (table.flatten_in, table.flatten_out) == ([16, 6, 6], 576)
 
 
 def test_the_steps_are_those_of_the_model_as_it_runs():

@@ -206,3 +206,18 @@ def test_a_model_whose_output_is_not_a_number_says_so_instead_of_a_nan_percentag
     canvas[60:220, 135:145] = 255
     with pytest.raises(OutputNotFinite, match="not a number"):
         read_digit(model, canvas)
+
+
+def test_one_reading_gives_the_models_probabilities_and_feature_maps():
+    """read_digit records one forward pass for both: the same as asking for each on its own."""
+    from lenet.inference import feature_maps, read_digit
+
+    model = Net()
+    load_checkpoint(PRETRAINED, model)
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[60:220, 135:145] = 255
+    reading = read_digit(model, canvas)
+    torch.testing.assert_close(reading.probabilities, probabilities(model, reading.x)[0])
+    for name, maps in feature_maps(model, reading.x).items():
+        torch.testing.assert_close(reading.feature_maps[name], maps)
+    assert reading.prediction == 1
