@@ -3,6 +3,7 @@
 import copy
 import functools
 import inspect
+import itertools
 import sys
 from dataclasses import dataclass
 
@@ -76,6 +77,11 @@ def forward_steps(model: Net, x: torch.Tensor) -> list[ForwardStep]:
     with recorder:
         model(x)
     return recorder.steps
+
+
+def after_relu(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
+    """What each layer passes on after its ReLU, by layer name: conv1, conv2, fc1, fc2 (the whole batch)."""
+    return {previous.module: step.output for previous, step in itertools.pairwise(steps) if step.operation == "relu"}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ MNIST_STD = 0.3081
 PAD = 2  # 28 + 2 * 2 = 32, the input size LeNet expects
 TRAIN_IMAGES = 60_000
 BACKGROUND = (0.0 - MNIST_MEAN) / MNIST_STD  # a black pixel after normalisation
+FOREGROUND = (1.0 - MNIST_MEAN) / MNIST_STD  # a white one
 
 # md5 of the four original, uncompressed files.
 RAW_FILES = {
@@ -126,6 +127,11 @@ def normalise(x: torch.Tensor) -> torch.Tensor:
 def to_network_input(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 digits (N, 28, 28), white on black, -> normalised (N, 1, 32, 32) float32."""
     return normalise(pad(pixels))
+
+
+def from_network_input(x: torch.Tensor) -> torch.Tensor:
+    """Normalised (N, 1, 32, 32) input -> the (N, 28, 28) uint8 digits it shows, the inverse of `to_network_input`."""
+    return to_pixels(((x * MNIST_STD + MNIST_MEAN) * 255).round().clamp(0, 255).to(torch.uint8))
 
 
 def to_pixels(x: torch.Tensor) -> torch.Tensor:

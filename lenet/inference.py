@@ -1,13 +1,12 @@
 """What the model makes of one digit: its probabilities and what its convolution layers see."""
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lenet.anatomy import ForwardStep, forward_steps
+from lenet.anatomy import ForwardStep, after_relu, forward_steps
 from lenet.model import Net
 from lenet.preprocess import prepare
 
@@ -24,10 +23,8 @@ def feature_maps(model: Net, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 def _feature_maps(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
-    after = {
-        previous.module: step.output[0] for previous, step in itertools.pairwise(steps) if step.operation == "relu"
-    }
-    return {"conv1": after["conv1"], "conv2": after["conv2"]}
+    after = after_relu(steps)
+    return {"conv1": after["conv1"][0], "conv2": after["conv2"][0]}
 
 
 @dataclass(frozen=True)

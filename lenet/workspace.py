@@ -20,6 +20,7 @@ from lenet.data import Mnist, load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import misclassified
 from lenet.events import EpochEnd, EpochRecord, Finished, Steps
+from lenet.explain import Lesson, sgd_step
 from lenet.model import Net
 from lenet.runs import RunState, TrainingRun
 from lenet.settings import TrainConfig
@@ -27,6 +28,7 @@ from lenet.slots import SLOTS, RunSlots, training_threads
 from lenet.train import fit
 
 OWNER_GRACE_S = 3.0  # a run whose browser session is gone this long is stopped
+UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
 
 
 class Busy(RuntimeError):
@@ -52,6 +54,8 @@ class Workspace:
         self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
         self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
         self.run: TrainingRun | None = None
+        self.lessons = 0  # single SGD steps taught on the learner's own drawings
+        self._before_lessons: list[dict[str, torch.Tensor]] = []  # the weights before each, for undo
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
         self._owner_missing_since: float | None = None
@@ -70,7 +74,7 @@ class Workspace:
         if time.monotonic() - self._owner_missing_since < after_s:
             return False
         self.model = self._published = self.run = None
-        self._past = []
+        self._past, self._before_lessons = [], []
         return True
 
     @classmethod
@@ -118,7 +122,7 @@ class Workspace:
     @property
     def untouched_pretrained(self) -> bool:
         """The pretrained weights as shipped: nothing trained or loaded since."""
-        return self.origin == "pretrained" and self.run is None
+        return self.origin == "pretrained" and self.run is None and self.lessons == 0
 
     @property
     def epochs_trained_here(self) -> int:
@@ -142,6 +146,29 @@ class Workspace:
     def inference_model(self) -> Net:
         """A CPU copy of the weights that no run changes; replaced, never mutated, as a run goes on."""
         return self._published
+
+    def teach(self, x: torch.Tensor, label: int, lr: float) -> Lesson:
+        """One SGD step on one (1, 1, 32, 32) network input and its true label; `undo_lesson` takes it back."""
+        if self.training:
+            raise Busy("A run is training this model: it would overwrite the lesson within a step. Stop it first.")
+        self._before_lessons = [copy.deepcopy(self.model.state_dict()), *self._before_lessons][:UNDO_LESSONS]
+        lesson = sgd_step(self.model, x, label, lr)
+        self.lessons += 1
+        self._publish()
+        return lesson
+
+    @property
+    def can_undo_lesson(self) -> bool:
+        return bool(self._before_lessons) and not self.training
+
+    def undo_lesson(self) -> None:
+        """The weights as they were before the last lesson, bit for bit."""
+        if not self.can_undo_lesson:
+            raise Busy("There is no lesson to undo." if not self.training else "Stop the training run first.")
+        before, *self._before_lessons = self._before_lessons
+        self.model.load_state_dict(before)
+        self.lessons -= 1
+        self._publish()
 
     def place_in_line(self, slots: RunSlots = SLOTS) -> int | None:
         """Where this workspace's run waits for a training slot: 1 is next; None when not waiting."""
@@ -173,6 +200,7 @@ class Workspace:
             raise Busy("A run is already going: stop it first.")
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
         momentum = None
+        self._before_lessons = []  # undoing a lesson after a run would undo the run as well
         if self.run is not None:  # the last run has ended: its epochs join the history
             self._past += self.run.epochs
             self._past_partial_steps += self.run.partial_steps()

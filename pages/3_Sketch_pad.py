@@ -5,7 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from lenet.inference import OutputNotFinite, read_digit
 from lenet.preprocess import NotADigit, read_image
-from lenet.ui import html, pictures, session
+from lenet.ui import html, pictures, session, why
 
 BRUSH_PX = 20
 ws = session.page("Sketch pad", "✏️")
@@ -38,7 +38,7 @@ with draw:
                 st.error(f"That file can't be used: {error}")
 
 with result:
-    model = ws.inference_model()
+    model, reading = ws.inference_model(), None
     try:
         if image is None:
             raise NotADigit("Nothing drawn yet: draw a digit.")
@@ -68,3 +68,7 @@ with result:
                 pictures.data_url(pictures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
                 caption="conv2 + ReLU: 16 maps of 13 x 13",
             )
+
+if reading is not None:
+    st.subheader("Why?")
+    why.panels(ws, model, reading)

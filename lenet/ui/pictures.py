@@ -69,3 +69,20 @@ def data_url(pixels: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+FOR, AGAINST = NEGATIVE, POSITIVE  # attributions: red for the class, blue against it
+
+
+def attribution(digit: torch.Tensor, shares: torch.Tensor, scale: float, cell_px: int = 6) -> np.ndarray:
+    """Attributions over a digit: the (28, 28) uint8 digit in light grey on white, each pixel tinted
+    red (for) or blue (against) as strongly as its share's magnitude against `scale`."""
+    base = 255 - 0.35 * digit.float()  # the strokes light grey, so the colours stay readable over them
+    strength = (
+        (shares.detach().float().abs() / (scale or 1.0)).clamp(0, 1).sqrt().unsqueeze(-1)
+    )  # sqrt: small shares show
+    tint = torch.where(
+        shares.unsqueeze(-1) >= 0, torch.tensor(FOR, dtype=torch.float32), torch.tensor(AGAINST, dtype=torch.float32)
+    )
+    pixels = base.unsqueeze(-1) * (1 - strength) + tint * strength
+    return pixels.round().to(torch.uint8).repeat_interleave(cell_px, 0).repeat_interleave(cell_px, 1).numpy()

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 def status_line(ws: "Workspace") -> str:
     """Where the weights came from and what was trained here: "pretrained (3 epochs) + 1 epoch and 40 steps here"."""
     source = f"{ws.origin} ({_count(ws.inherited_epochs, 'epoch')})" if ws.inherited_epochs else ws.origin
-    here = [_count(n, unit) for n, unit in ((ws.epochs_trained_here, "epoch"), (ws.partial_steps_here, "step")) if n]
+    done = ((ws.epochs_trained_here, "epoch"), (ws.partial_steps_here, "step"), (ws.lessons, "lesson"))
+    here = [_count(n, unit) for n, unit in done if n]
     return f"{source} + {' and '.join(here)} here" if here else source
 
 

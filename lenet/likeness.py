@@ -1,0 +1,158 @@
+"""Which digits the model finds alike: 84 numbers per digit, what fc2 passes on after its ReLU.
+
+The training set's 60,000 representations are worked out once per set of weights (2-4 s on two
+cores), in one background thread per process, and kept as 8-bit codes with one scale per digit:
+5.5 MB where floats take 20 MB. The neighbours hardly move: for the pretrained model the majority
+label of a test digit's 8 nearest agrees with its prediction on 499 of the first 500, codes or
+floats alike (measured). The pretrained weights' set is kept for the whole process and shared by
+every session; any other set lives as long as a model with those weights does.
+"""
+
+import collections
+import functools
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from lenet.anatomy import after_relu, forward_steps
+from lenet.checkpoint import pretrained
+from lenet.data import Mnist, MnistUnavailable, load_mnist, normalise
+from lenet.model import Net
+
+LAYER = "fc2"  # the last hidden layer: what fc3 turns into the ten scores
+CHUNK = 512  # digits per forward pass; the fastest size measured here (1,000 and more: 1.5-2x slower)
+SEARCH_CHUNK = 10_000  # codes turned back into floats at a time while searching (3.4 MB)
+
+
+def representation(model: Net, x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, 32, 32) network input -> (N, 84): the output of fc2 after its ReLU."""
+    return after_relu(forward_steps(model, x))[LAYER]
+
+
+def fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """A digest of the weights, so sessions whose models hold the same weights share one set."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, tensor in state.items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingSetRepresentations:
+    """Every training digit's representation as uint8 codes: code * scale is the representation."""
+
+    codes: torch.Tensor  # (60000, 84) uint8
+    scales: torch.Tensor  # (60000,) float32
+    squared_norms: torch.Tensor  # (60000,) float32, of code * scale
+
+    @classmethod
+    @torch.inference_mode()
+    def of(cls, model: Net, images: torch.Tensor) -> "TrainingSetRepresentations":
+        """Of uint8 `images` (N, 1, 32, 32), CHUNK digits at a time."""
+        codes, scales = [], []
+        for start in range(0, len(images), CHUNK):
+            rows = representation(model, normalise(images[start : start + CHUNK]))
+            scale = rows.amax(dim=1).clamp_min(1e-12) / 255
+            codes.append((rows / scale[:, None]).round_().to(torch.uint8))
+            scales.append(scale)
+        codes, scales = torch.cat(codes), torch.cat(scales)
+        return cls(codes, scales, (codes.float().square().sum(dim=1)) * scales.square())
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (self.codes, self.scales, self.squared_norms))
+
+    def nearest(self, query: torch.Tensor, k: int) -> torch.Tensor:
+        """Indices of the `k` rows nearest to the (84,) `query` (euclidean), nearest first."""
+        distances = []
+        for start in range(0, len(self.codes), SEARCH_CHUNK):
+            stop = start + SEARCH_CHUNK
+            dots = (self.codes[start:stop].float() @ query) * self.scales[start:stop]
+            distances.append(self.squared_norms[start:stop] - 2 * dots)
+        return torch.cat(distances).topk(k, largest=False).indices  # + |query|^2 changes no order
+
+
+class Representations:
+    """Per process: the training set's representations for each set of weights a live model holds.
+
+    `lookup` never waits: it answers from what is there and queues the rest for the one worker
+    thread, which works through the queue in order and skips models no one holds any more.
+    """
+
+    def __init__(self, data: Callable[[], Mnist] = load_mnist):
+        self._data = data
+        self._lock = threading.Condition()
+        self._by_weights: weakref.WeakValueDictionary[str, TrainingSetRepresentations] = weakref.WeakValueDictionary()
+        self._held: weakref.WeakKeyDictionary[Net, TrainingSetRepresentations] = weakref.WeakKeyDictionary()
+        self._kept: dict[str, TrainingSetRepresentations] = {}  # the pretrained weights': never freed
+        self._failed: dict[str, str] = {}
+        self._queue: collections.deque[tuple[str, weakref.ref[Net]]] = collections.deque()
+        self._worker: threading.Thread | None = None
+
+    def lookup(self, model: Net) -> TrainingSetRepresentations | None:
+        """The representations for `model`'s weights, or None while they are being worked out.
+
+        `model` must not change afterwards (give it a published copy). `MnistUnavailable` if the
+        training set could not be read.
+        """
+        key = fingerprint(model.state_dict())
+        with self._lock:
+            if (found := self._by_weights.get(key)) is not None:
+                self._held[model] = found  # this model keeps them alive too
+                return found
+            if key in self._failed:
+                raise MnistUnavailable(self._failed.pop(key))
+            if all(queued != key for queued, _ in self._queue):
+                self._queue.append((key, weakref.ref(model)))
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="lenet-likeness", daemon=True)
+                self._worker.start()
+            return None
+
+    def wait(self, model: Net, timeout: float | None = None) -> TrainingSetRepresentations:
+        """As `lookup`, but waits for them; `TimeoutError` after `timeout` seconds."""
+        with self._lock:
+            found = self._lock.wait_for(lambda: self.lookup(model), timeout)
+        if found is None:
+            raise TimeoutError(f"the training set's representations took longer than {timeout} s")
+        return found
+
+    def in_memory(self) -> list[TrainingSetRepresentations]:
+        with self._lock:
+            return list(self._by_weights.values())
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._worker = None
+                    return
+                key, ref = self._queue.popleft()
+            model = ref()
+            if model is None:  # its weights changed again before their turn
+                continue
+            try:
+                found = TrainingSetRepresentations.of(model, self._data().train_images)
+            except MnistUnavailable as error:
+                with self._lock:
+                    self._failed[key] = str(error)
+                    self._lock.notify_all()
+                continue
+            with self._lock:
+                self._by_weights[key] = self._held[model] = found
+                if key == _pretrained_key():
+                    self._kept[key] = found
+                self._lock.notify_all()
+
+
+@functools.cache
+def _pretrained_key() -> str:
+    return fingerprint(pretrained()["model"])
+
+
+REPRESENTATIONS = Representations()  # the one per process

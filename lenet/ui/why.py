@@ -1,0 +1,292 @@
+"""The Sketch pad's "why" panels for one reading: where the model looked, which training digits it
+finds alike, what if the digit changed, how little fools it, and one SGD step on the drawing."""
+
+import math
+
+import streamlit as st
+import torch
+
+from lenet.data import MNIST_STD, MnistUnavailable, from_network_input, load_mnist, to_pixels
+from lenet.explain import attack, integrated_gradients, nearest_training_digits, smallest_fooling_epsilon
+from lenet.inference import Reading, probabilities
+from lenet.model import Net
+from lenet.ui import charts, html, pictures, session
+from lenet.whatif import KNOB, KNOBS, neutral, what_if
+from lenet.workspace import Busy, Workspace
+
+TABS = ("Where it looked", "What it finds alike", "What if", "Fool it", "Teach it")
+NEIGHBOURS = 8
+LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+TUTORIAL_LR = 0.01
+
+
+def panels(ws: Workspace, model: Net, reading: Reading) -> None:
+    """All five, as tabs under the prediction: each is computed on every run, the page stays one place."""
+    looked, alike, changed, fooled, taught = st.tabs(TABS)
+    with looked:
+        where_it_looked(model, reading)
+    with alike:
+        what_it_finds_alike(ws, model, reading)
+    with changed:
+        what_if_panel(model, reading)
+    with fooled:
+        fool_it(model, reading)
+    with taught:
+        teach_it(ws, reading)
+
+
+def _runner_up(reading: Reading) -> int:
+    return int(reading.probabilities.topk(2).indices[1])
+
+
+def where_it_looked(model: Net, reading: Reading) -> None:
+    best, second = reading.prediction, _runner_up(reading)
+    shares = {digit: integrated_gradients(model, reading.x, digit)[0, 0, 2:-2, 2:-2] for digit in (best, second)}
+    scale = max(pictures.full_scale(s) for s in shares.values())
+    captions = {best: f"for {best}, its answer", second: f"for {second}, the runner-up"}
+    st.markdown(
+        html.gallery(
+            [
+                (
+                    pictures.data_url(pictures.attribution(reading.digit, shares[d], scale)),
+                    f"{captions[d]} ({reading.probabilities[d]:.0%}): adds up to {shares[d].sum():+.1f}",
+                )
+                for d in (best, second)
+            ],
+            size_px=168,
+            testid="attributions",
+        ),
+        unsafe_allow_html=True,
+    )
+    st.caption(
+        "Red pixels raised the digit's score, blue ones lowered it; the stronger the colour, the bigger the push. "
+        "Each map adds up to how much more the digit scores on your drawing than on a blank canvas "
+        "(integrated gradients: the score's slope, averaged from black to your drawing, times each pixel's ink)."
+    )
+
+
+def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
+    if ws.training:
+        st.info(
+            "While your model trains, every step changes how it sees digits: the training digits it finds "
+            "alike come back when the run ends."
+        )
+        return
+    try:
+        nearest = nearest_training_digits(model, reading.x, NEIGHBOURS, wait=False)
+    except MnistUnavailable as error:
+        st.warning(f"The training digits are not available here.\n\n{error}")
+        return
+    if nearest is None:
+        st.fragment(_waiting_for_alike, run_every=1.0)(model)
+        return
+    indices, labels = nearest
+    images = to_pixels(load_mnist().train_images[indices])
+    agree = int((labels == reading.prediction).sum())
+    st.markdown(
+        f"**It looks most like these**: the {NEIGHBOURS} training digits nearest to your drawing in the 84 numbers "
+        f"`fc2` passes on, nearest first. {agree} of them are {reading.prediction}s."
+    )
+    st.markdown(
+        html.gallery(
+            [
+                (pictures.data_url(image.numpy()), f"a {label} (#{index:,})")
+                for image, label, index in zip(images, labels.tolist(), indices.tolist(), strict=True)
+            ],
+            size_px=84,
+            testid="alike",
+        ),
+        unsafe_allow_html=True,
+    )
+
+
+def _waiting_for_alike(model: Net) -> None:
+    """Polls until the training set's representations for these weights are there, then redraws the page."""
+    if nearest_training_digits(model, torch.zeros(1, 1, 32, 32), 1, wait=False) is not None:
+        st.rerun()
+    st.info("Working out how your model sees its 60,000 training digits, once for these weights (a few seconds)...")
+
+
+def _reset_knobs() -> None:
+    for name, value in neutral().items():
+        st.session_state[f"whatif_{name}"] = value
+
+
+def what_if_panel(model: Net, reading: Reading) -> None:
+    knobs, result = st.columns([1, 1], gap="large")
+    with knobs:
+        settings = {
+            knob.name: st.slider(
+                knob.label,
+                knob.low,
+                knob.high,
+                knob.neutral,
+                knob.step,
+                format=f"%.{max(0, -math.floor(math.log10(knob.step)))}f{knob.unit}",
+                key=f"whatif_{knob.name}",
+            )
+            for knob in KNOBS
+        }
+        st.button("Back to the digit as drawn", on_click=_reset_knobs)
+        swept = st.selectbox(
+            "Chart each digit's probability across",
+            [k.name for k in KNOBS],
+            format_func=lambda name: KNOB[name].label,
+            key="whatif_swept",
+        )
+    changed = what_if(model, reading.digit, settings, swept)
+    with result:
+        prediction = int(changed.probabilities.argmax())
+        st.markdown(
+            html.reading(
+                pictures.data_url(changed.digit.numpy()),
+                prediction,
+                f"{changed.probabilities[prediction]:.0%} sure, for the digit changed as the sliders say",
+                "whatif-",
+            ),
+            unsafe_allow_html=True,
+        )
+        st.markdown(
+            html.probability_bars(changed.probabilities.tolist(), "whatif-probabilities"), unsafe_allow_html=True
+        )
+    knob = changed.knob
+    st.plotly_chart(
+        charts.sweep_chart(changed.values.numpy(), changed.sweep.numpy(), settings[swept], knob.label, knob.unit),
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        f"One batch of {len(changed.values)} changed digits, the other sliders as they are: "
+        "where the lines cross, the model changes its mind."
+    )
+
+
+def fool_it(model: Net, reading: Reading) -> None:
+    targets = [d for d in range(10) if d != reading.prediction]
+    target = st.selectbox("Make it say", targets, index=targets.index(_runner_up(reading)))
+    smallest = smallest_fooling_epsilon(model, reading.x, target)
+    start = min(1.0, math.ceil(smallest * 100) / 100) if smallest is not None else 0.1
+    epsilon = st.slider("ε: the most any pixel may change, as a share of full brightness", 0.0, 1.0, start, 0.01)
+    fooled_x = attack(model, reading.x, target, torch.tensor([epsilon]))
+    fooled_probabilities = probabilities(model, fooled_x)[0]
+    said = int(fooled_probabilities.argmax())
+    change = ((fooled_x - reading.x) * MNIST_STD)[0, 0, 2:-2, 2:-2]  # a share of full brightness per pixel
+    st.markdown(
+        html.gallery(
+            [
+                (
+                    pictures.data_url(from_network_input(fooled_x)[0].numpy()),
+                    f"changed: it says {said} ({fooled_probabilities[said]:.0%})",
+                ),
+                (
+                    pictures.data_url(pictures.picture(change[None], 1, diverging=True, cell_px=1)),
+                    f"the change: blue brighter, red darker, full colour ±{pictures.full_scale(change):.2f}",
+                ),
+                (pictures.data_url(reading.digit.numpy()), f"your digit: {reading.prediction}"),
+            ],
+            size_px=140,
+            testid="fooled",
+        ),
+        unsafe_allow_html=True,
+    )
+    st.markdown(_fooling_sentence(smallest, target), unsafe_allow_html=False)
+    st.caption(
+        "A targeted attack: one step of the fast gradient sign method (each pixel moved by ε against the "
+        "gradient of the loss for the chosen digit), then five smaller steps, each pixel kept within ε."
+    )
+
+
+def _fooling_sentence(smallest: float | None, target: int) -> str:
+    if smallest is None:
+        return f"No change of the pixels made it say {target}."
+    levels = round(smallest * 255)
+    if smallest <= 0.15:
+        return (
+            f"**ε = {smallest:.3f}** ({levels} of 255 grey levels per pixel) is the smallest change that makes it say "
+            f"{target}: a change you can hardly see. The model adds up small evidence from every pixel; nudging many "
+            "pixels a little, each the way that helps most, adds up to a lot."
+        )
+    return (
+        f"**ε = {smallest:.3f}** ({levels} of 255 grey levels per pixel) is the smallest change that makes it say "
+        f"{target}: a change you can see, so on this digit the model is hard to fool."
+    )
+
+
+def _teach(label: int, lr: float, x: torch.Tensor) -> None:
+    try:
+        lesson = session.workspace().teach(x, label, lr)
+        st.session_state.lesson = lesson, pictures.data_url(from_network_input(x)[0].numpy())
+    except Busy as error:
+        st.session_state.lesson_refused = str(error)
+
+
+def _undo() -> None:
+    try:
+        session.workspace().undo_lesson()
+        st.session_state.pop("lesson", None)
+    except Busy as error:
+        st.session_state.lesson_refused = str(error)
+
+
+def teach_it(ws: Workspace, reading: Reading) -> None:
+    if refused := st.session_state.pop("lesson_refused", None):
+        st.warning(refused)
+    if ws.training:
+        st.info(
+            "A run is training this model: a step on your drawing would be overwritten by its next steps. "
+            "Teach it when the run has ended (or stop it on the Train page)."
+        )
+    label = st.selectbox("It is really a", range(10), index=reading.prediction, key="teach_label")
+    lr = st.select_slider(
+        "Learning rate", LEARNING_RATES, value=TUTORIAL_LR, key="teach_lr", help="The tutorial uses 0.01."
+    )
+    st.code(
+        f"optimizer = optim.SGD(net.parameters(), lr={lr})\n"
+        "optimizer.zero_grad()\n"
+        "output = net(input)  # your drawing, as the network sees it\n"
+        f"loss = nn.CrossEntropyLoss()(output, torch.tensor([{label}]))\n"
+        "loss.backward()\n"
+        "optimizer.step()",
+        language="python",
+    )
+    teach, undo = st.columns(2)
+    teach.button(
+        "Teach it: one SGD step", type="primary", on_click=_teach, args=(label, lr, reading.x), disabled=ws.training
+    )
+    undo.button("Undo the last step", on_click=_undo, disabled=not ws.can_undo_lesson)
+    if "lesson" in st.session_state:
+        lesson, digit_url = st.session_state.lesson
+        was, now = lesson.before[lesson.label], lesson.after[lesson.label]
+        st.markdown(
+            f"<img src='{digit_url}' alt='the digit taught' style='width:56px;height:56px;image-rendering:pixelated;"
+            f"vertical-align:middle'> **One step with lr = {lesson.lr} on this digit**: the loss was "
+            f"{lesson.loss:.3g}; the probability of {lesson.label} went from {_percent(was)} to {_percent(now)}.",
+            unsafe_allow_html=True,
+        )
+        before, after = st.columns(2)
+        before.caption("Before the step")
+        before.markdown(html.probability_bars(lesson.before.tolist(), "before-lesson"), unsafe_allow_html=True)
+        after.caption("After it")
+        after.markdown(html.probability_bars(lesson.after.tolist(), "after-lesson"), unsafe_allow_html=True)
+        st.table(
+            [
+                {
+                    "layer": name,
+                    "gradient size (L2 norm)": f"{norm:.3g}",
+                    "step size (lr x it)": f"{lesson.lr * norm:.3g}",
+                }
+                for name, norm in lesson.gradient_norms.items()
+            ],
+            hide_index=True,
+        )
+    if ws.lessons:
+        st.caption(
+            f"Your model has had {ws.lessons} such step(s) on your drawings; Undo takes back up to the last "
+            "5, and a training run keeps them."
+        )
+
+
+def _percent(probability: float) -> str:
+    """Enough digits to see a small step: 0.012 %, 42.3 %, 99.97 %."""
+    if probability < 0.001 or probability > 0.999:
+        return f"{probability:.3%}"
+    return f"{probability:.1%}"
