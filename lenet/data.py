@@ -24,7 +24,6 @@ MNIST_STD = 0.3081
 PAD = 2  # 28 + 2 * 2 = 32, the input size LeNet expects
 TRAIN_IMAGES = 60_000
 BACKGROUND = (0.0 - MNIST_MEAN) / MNIST_STD  # a black pixel after normalisation
-FOREGROUND = (1.0 - MNIST_MEAN) / MNIST_STD  # a white one
 
 # md5 of the four original, uncompressed files.
 RAW_FILES = {

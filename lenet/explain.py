@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lenet.data import BACKGROUND, FOREGROUND, MNIST_STD, PAD, load_mnist, normalise
+from lenet.data import MNIST_STD, PAD, load_mnist, normalise
 from lenet.likeness import REPRESENTATIONS, representation
 from lenet.model import Net
 
@@ -80,13 +80,14 @@ def attack(model: Net, x: torch.Tensor, target: int, epsilons: torch.Tensor, ste
     inside = torch.zeros_like(x)
     inside[..., PAD:-PAD, PAD:-PAD] = 1
     original = x.expand(len(epsilons), -1, -1, -1)
-    lowest, highest = original - radius, original + radius
+    black, white = normalise(torch.tensor([0, 255], dtype=torch.uint8)).tolist()  # as the pixels were normalised
+    lowest, highest = (original - radius).clamp(min=black), (original + radius).clamp(max=white)
     targets = torch.full((len(epsilons),), target)
     changed = original
     for step in [radius] + [radius / 4] * steps:
         gradient = _input_gradient(model, changed, lambda scores: F.cross_entropy(scores, targets, reduction="sum"))
         changed = changed - step * gradient.sign() * inside  # down the target's loss
-        changed = torch.minimum(torch.maximum(changed, lowest), highest).clamp(BACKGROUND, FOREGROUND)
+        changed = torch.minimum(torch.maximum(changed, lowest), highest)
     return changed.detach()
 
 

@@ -8,6 +8,7 @@ floats alike (measured). The pretrained weights' set is kept for the whole proce
 every session; any other set lives as long as a model with those weights does.
 """
 
+import atexit
 import collections
 import functools
 import hashlib
@@ -52,10 +53,14 @@ class TrainingSetRepresentations:
 
     @classmethod
     @torch.inference_mode()
-    def of(cls, model: Net, images: torch.Tensor) -> "TrainingSetRepresentations":
-        """Of uint8 `images` (N, 1, 32, 32), CHUNK digits at a time."""
+    def of(
+        cls, model: Net, images: torch.Tensor, cancelled: Callable[[], bool] = lambda: False
+    ) -> "TrainingSetRepresentations | None":
+        """Of uint8 `images` (N, 1, 32, 32), CHUNK digits at a time; None once `cancelled()`."""
         codes, scales = [], []
         for start in range(0, len(images), CHUNK):
+            if cancelled():
+                return None
             rows = representation(model, normalise(images[start : start + CHUNK]))
             scale = rows.amax(dim=1).clamp_min(1e-12) / 255
             codes.append((rows / scale[:, None]).round_().to(torch.uint8))
@@ -93,6 +98,8 @@ class Representations:
         self._failed: dict[str, str] = {}
         self._queue: collections.deque[tuple[str, weakref.ref[Net]]] = collections.deque()
         self._worker: threading.Thread | None = None
+        self._working: str | None = None  # the weights being worked out now
+        self._closing = threading.Event()
 
     def lookup(self, model: Net) -> TrainingSetRepresentations | None:
         """The representations for `model`'s weights, or None while they are being worked out.
@@ -105,9 +112,9 @@ class Representations:
             if (found := self._by_weights.get(key)) is not None:
                 self._held[model] = found  # this model keeps them alive too
                 return found
-            if key in self._failed:
-                raise MnistUnavailable(self._failed.pop(key))
-            if all(queued != key for queued, _ in self._queue):
+            if key in self._failed:  # kept: trying again would only fail again, or start a download each time
+                raise MnistUnavailable(self._failed[key])
+            if key != self._working and all(queued != key for queued, _ in self._queue):
                 self._queue.append((key, weakref.ref(model)))
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="lenet-likeness", daemon=True)
@@ -122,32 +129,49 @@ class Representations:
             raise TimeoutError(f"the training set's representations took longer than {timeout} s")
         return found
 
+    def pending(self) -> int:
+        """Sets of weights waiting to be worked out, the one being worked out included."""
+        with self._lock:
+            return len(self._queue) + (self._working is not None)
+
     def in_memory(self) -> list[TrainingSetRepresentations]:
         with self._lock:
             return list(self._by_weights.values())
 
+    def close(self) -> None:
+        """Stop the worker between two chunks and wait for it: a thread still inside torch when the
+        interpreter exits aborts it ("terminate called without an active exception")."""
+        self._closing.set()
+        if (worker := self._worker) is not None:
+            worker.join()
+
     def _work(self) -> None:
         while True:
             with self._lock:
-                if not self._queue:
+                self._working = None
+                if not self._queue or self._closing.is_set():
                     self._worker = None
                     return
                 key, ref = self._queue.popleft()
-            model = ref()
-            if model is None:  # its weights changed again before their turn
-                continue
+                model = ref()
+                if model is None:  # its weights changed again before their turn
+                    continue
+                self._working = key
             try:
-                found = TrainingSetRepresentations.of(model, self._data().train_images)
+                found = TrainingSetRepresentations.of(model, self._data().train_images, self._closing.is_set)
             except MnistUnavailable as error:
                 with self._lock:
                     self._failed[key] = str(error)
                     self._lock.notify_all()
+                continue
+            if found is None:  # closing
                 continue
             with self._lock:
                 self._by_weights[key] = self._held[model] = found
                 if key == _pretrained_key():
                     self._kept[key] = found
                 self._lock.notify_all()
+            del model, found  # the worker must not keep them alive while it waits for the lock
 
 
 @functools.cache
@@ -156,3 +180,4 @@ def _pretrained_key() -> str:
 
 
 REPRESENTATIONS = Representations()  # the one per process
+atexit.register(REPRESENTATIONS.close)

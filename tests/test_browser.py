@@ -251,6 +251,7 @@ SKETCH_PARTS = {
     "bars": "[data-testid=probabilities]",
     "feature maps": "[data-testid=stImage] img",
     "their captions": "[data-testid=stImageCaption]",
+    "attributions": "[data-testid=attributions] figure",
 }
 
 
@@ -282,6 +283,107 @@ def test_the_sketch_pad_result_never_overlaps_itself(server, browser, width):
     assert not overlaps, f"at {width} px: " + "; ".join(overlaps)
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
     context.close()
+
+
+def why_state(page) -> dict[str, object]:
+    """What each "why" panel shows now, as text and picture sources (tabs not drawn yet are absent)."""
+    state = {}
+    for name in ("attributions", "alike", "whatif-reading", "fooled"):
+        panel = page.get_by_test_id(name)
+        if panel.count():
+            state[name] = (panel.inner_text(), panel.locator("img").evaluate_all("els => els.map(e => e.src)"))
+    return state
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+    page.wait_for_selector(IDLE)
+
+
+def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
+    page.set_viewport_size({"width": 1400, "height": 1500})  # the screenshots show a whole panel
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    assert page.get_by_role("tab", name="Where it looked").count() == 0  # nothing drawn: no panels
+    draw(page, DIGITS["7"])
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+    page.wait_for_selector(IDLE)
+
+    attributions = page.get_by_test_id("attributions")
+    playwright_api.expect(attributions.locator("figure")).to_have_count(2)
+    assert "for 7, its answer" in attributions.inner_text()
+    assert page.get_by_text("Red pixels raised the digit's score").is_visible()
+    screenshot(page, "sketch-pad-why")
+
+    open_tab(page, "What it finds alike")
+    alike = page.get_by_test_id("alike")
+    alike.wait_for(timeout=90_000)  # the first visit of a process works out the training set's representations
+    captions = alike.locator("figcaption").all_inner_texts()
+    assert len(captions) == 8
+    assert sum(caption.startswith("a 7 ") for caption in captions) >= 5
+
+    open_tab(page, "What if")
+    playwright_api.expect(page.get_by_test_id("whatif-prediction")).to_have_text("7")
+    assert page.get_by_test_id("stPlotlyChart").count() == 1
+    before = page.get_by_test_id("whatif-reading").locator("img").get_attribute("src")
+    rotate = page.get_by_test_id("stSlider").filter(has_text="Rotate").get_by_role("slider")
+    rotate.focus()
+    rotate.press("End")  # 45 degrees counterclockwise
+    playwright_api.expect(page.get_by_test_id("stSlider").filter(has_text="Rotate")).to_contain_text("45°")
+    changed = page.get_by_test_id("whatif-reading").locator("img")
+    playwright_api.expect(changed).not_to_have_attribute("src", before, timeout=30_000)
+    page.wait_for_selector(IDLE)
+    screenshot(page, "sketch-pad-what-if")
+    page.get_by_role("button", name="Back to the digit as drawn").click()
+    playwright_api.expect(changed).to_have_attribute("src", before, timeout=30_000)
+    playwright_api.expect(page.get_by_test_id("stSlider").filter(has_text="Rotate")).to_contain_text("0°")
+
+    open_tab(page, "Fool it")
+    fooled = page.get_by_test_id("fooled")
+    playwright_api.expect(fooled.locator("figure")).to_have_count(3)
+    assert page.get_by_text(re.compile(r"is the smallest change that makes it say \d")).is_visible()
+    screenshot(page, "sketch-pad-fool-it")
+
+    open_tab(page, "Teach it")
+    seen = page.get_by_test_id("prediction").inner_text()
+    page.get_by_role("button", name="Teach it: one SGD step").click()
+    page.get_by_text(re.compile(r"One step with lr = 0.01 on this digit")).wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert page.get_by_test_id("before-lesson").is_visible() and page.get_by_test_id("after-lesson").is_visible()
+    assert page.get_by_text(re.compile(r"^Source: pretrained \(\d+ epochs\) \+ 1 lesson here$")).is_visible()
+    screenshot(page, "sketch-pad-teach-it")
+    page.get_by_role("button", name="Undo the last step").click()
+    page.get_by_text(re.compile(r"^Source: pretrained \(\d+ epochs\)$")).wait_for(timeout=30_000)
+    playwright_api.expect(page.get_by_role("button", name="Undo the last step")).to_be_disabled()
+    page.wait_for_selector(IDLE)
+    assert page.get_by_test_id("prediction").inner_text() == seen
+
+    # Another digit: every panel answers for it.
+    open_tab(page, "Where it looked")
+    shown = why_state(page)
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.get_by_text("Nothing drawn yet: draw a digit.").wait_for(timeout=30_000)
+    draw(page, DIGITS["1"])
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("1", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert "for 1, its answer" in page.get_by_test_id("attributions").inner_text()
+    for tab in ("What it finds alike", "What if", "Fool it"):
+        open_tab(page, tab)
+    now = why_state(page)
+    assert set(now) == set(shown) == {"attributions", "alike", "whatif-reading", "fooled"}
+    for name in shown:
+        assert now[name] != shown[name], f"{name} did not change with the drawing"
+    assert sum(c.startswith("a 1 ") for c in page.get_by_test_id("alike").locator("figcaption").all_inner_texts()) >= 5
+
+
+def test_no_panels_for_a_canvas_full_of_ink(server, page):
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    draw(page, [[(x, y) for x in (10, 270) for _ in range(1)] for y in range(5, 280, 12)])
+    page.get_by_text("The image is mostly ink: draw a single digit on an empty background.").wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert page.get_by_role("tab", name="Where it looked").count() == 0
+    assert page.get_by_test_id("prediction").count() == 0
 
 
 def test_closing_the_tab_ends_its_training_run(server, browser, page):

@@ -9,6 +9,7 @@ import torch
 from lenet.data import MNIST_STD, MnistUnavailable, from_network_input, load_mnist, to_pixels
 from lenet.explain import attack, integrated_gradients, nearest_training_digits, smallest_fooling_epsilon
 from lenet.inference import Reading, probabilities
+from lenet.likeness import REPRESENTATIONS
 from lenet.model import Net
 from lenet.ui import charts, html, pictures, session
 from lenet.whatif import KNOB, KNOBS, neutral, what_if
@@ -102,9 +103,18 @@ def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
 
 def _waiting_for_alike(model: Net) -> None:
     """Polls until the training set's representations for these weights are there, then redraws the page."""
-    if nearest_training_digits(model, torch.zeros(1, 1, 32, 32), 1, wait=False) is not None:
+    try:
+        ready = REPRESENTATIONS.lookup(model) is not None
+    except MnistUnavailable:
+        ready = True  # the page says what is missing
+    if ready:
         st.rerun()
-    st.info("Working out how your model sees its 60,000 training digits, once for these weights (a few seconds)...")
+    ahead = REPRESENTATIONS.pending() - 1
+    st.info(
+        "Working out how your model sees its 60,000 training digits, once for these weights (a few seconds"
+        + (f"; other models first: {ahead} ahead of yours" if ahead > 0 else "")
+        + ")..."
+    )
 
 
 def _reset_knobs() -> None:

@@ -1,0 +1,260 @@
+"""The "why" engine checked against the model itself: completeness of the attributions, neighbours
+that agree with the model, attacks that stay within ε, and one SGD step that matches the tutorial's."""
+
+import copy
+import gc
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lenet.checkpoint import pretrained
+from lenet.data import MNIST_STD, PAD, normalise, to_pixels
+from lenet.explain import (
+    EPSILON_GRID,
+    attack,
+    blank_canvas,
+    integrated_gradients,
+    nearest_training_digits,
+    sgd_step,
+    smallest_fooling_epsilon,
+)
+from lenet.likeness import REPRESENTATIONS, Representations, representation
+from lenet.model import Net
+from lenet.settings import TrainConfig
+from lenet.workspace import Busy, Workspace
+
+
+@pytest.fixture(scope="module")
+def model():
+    net = Net()
+    net.load_state_dict(pretrained()["model"])
+    return net
+
+
+def weights(model: Net) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(model: Net, before: dict[str, torch.Tensor]) -> None:
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name]), name
+
+
+def test_the_baseline_is_an_all_black_digit_normalised_once():
+    x = torch.zeros(1, 1, 32, 32)
+    assert torch.equal(blank_canvas(x), normalise(torch.zeros(1, 1, 32, 32, dtype=torch.uint8)))
+
+
+def test_attributions_add_up_to_the_score_above_the_blank_canvas(model, mnist):
+    """Completeness, on 50 test digits, for the class each is read as."""
+    errors = []
+    for i in range(50):
+        x = normalise(mnist.test_images[i : i + 1])
+        with torch.no_grad():
+            scores, blank = model(x)[0], model(blank_canvas(x))[0]
+        target = int(scores.argmax())
+        shares = integrated_gradients(model, x, target)
+        assert shares.shape == x.shape
+        gap = (scores[target] - blank[target]).item()
+        errors.append(abs(shares.sum().item() - gap) / abs(gap))
+    errors = torch.tensor(errors)
+    print(f"\ncompleteness error: median {errors.median():.2%}, worst {errors.max():.2%}")
+    assert errors.median() < 0.01
+    assert errors.max() < 0.05
+
+
+def test_attributions_are_zero_where_nothing_differs_from_black(model, mnist):
+    x = normalise(mnist.test_images[:1])
+    shares = integrated_gradients(model, x, 7)
+    black = x == blank_canvas(x)
+    assert (shares[black] == 0).all()  # the padding and every black pixel of the digit
+    assert shares[~black].abs().sum() > 0
+
+
+def test_explaining_never_changes_the_model_nor_leaves_gradients(model, mnist):
+    before = weights(model)
+    x = normalise(mnist.test_images[:1])
+    integrated_gradients(model, x, 3)
+    attack(model, x, 3, torch.tensor([0.1, 0.3]))
+    smallest_fooling_epsilon(model, x, 3)
+    assert_same_weights(model, before)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_the_nearest_training_digit_of_a_training_digit_is_itself(model, mnist):
+    picks = torch.randperm(len(mnist.train_images), generator=torch.Generator().manual_seed(0))[:40]
+    for i in picks.tolist():
+        indices, labels = nearest_training_digits(model, normalise(mnist.train_images[i : i + 1]))
+        assert indices.shape == labels.shape == (8,)
+        assert indices[0] == i
+        assert labels[0] == mnist.train_labels[i]
+
+
+def test_the_neighbours_mostly_agree_with_the_model(model, mnist):
+    """The majority label of the 8 nearest training digits against the model's own prediction."""
+    x = normalise(mnist.test_images[:500])
+    with torch.no_grad():
+        predictions = model(x).argmax(dim=1)
+    agree = 0
+    for i in range(500):
+        _, labels = nearest_training_digits(model, x[i : i + 1])
+        agree += int(labels.mode().values == predictions[i])
+    print(f"\nmajority of the 8 nearest agrees with the prediction on {agree} of 500 test digits")
+    assert agree >= 495
+
+
+def test_eight_bit_codes_find_the_same_neighbours_as_floats(model, mnist):
+    found = REPRESENTATIONS.wait(model)
+    assert found.nbytes <= 10 * 1000 * 1000  # the issue's budget per set of weights
+    with torch.no_grad():
+        exact = torch.cat(
+            [representation(model, normalise(mnist.train_images[i : i + 6000])) for i in range(0, 60000, 6000)]
+        )
+        queries = representation(model, normalise(mnist.test_images[:100]))
+    same = sum(int(found.nearest(query, 1)[0] == torch.cdist(query[None], exact)[0].argmin()) for query in queries)
+    assert same >= 97
+
+
+def test_models_with_the_same_weights_share_one_set_and_it_goes_with_them(mnist):
+    cache = Representations(data=lambda: mnist)
+    torch.manual_seed(1)
+    first = Net()
+    twin = copy.deepcopy(first)
+    found = cache.wait(first, timeout=120)
+    assert cache.wait(twin, timeout=1) is found  # worked out once for both
+    other = Net()
+    assert cache.lookup(other) is None  # not there yet: queued, the caller does not wait
+    cache.wait(other, timeout=120)
+    assert len(cache.in_memory()) == 2
+    del first, twin, found
+    gc.collect()
+    assert len(cache.in_memory()) == 1  # freed with the models that held those weights
+
+
+def test_the_pretrained_weights_set_is_kept_for_the_process(mnist):
+    cache = Representations(data=lambda: mnist)
+    model = Net()
+    model.load_state_dict(pretrained()["model"])
+    cache.wait(model, timeout=120)
+    del model
+    gc.collect()
+    assert len(cache.in_memory()) == 1
+
+
+def test_a_model_replaced_before_its_turn_is_skipped(mnist):
+    computed = []
+    cache = Representations(data=lambda: (computed.append(1), time.sleep(0.5), mnist)[2])
+    first, gone = Net(), Net()
+    cache.lookup(first)
+    for _ in range(3):
+        cache.lookup(gone)  # asked for again and again: queued once
+        cache.lookup(first)  # ... and while it is worked out: not queued again
+    del gone
+    gc.collect()
+    cache.wait(first, timeout=120)
+    deadline = time.monotonic() + 30
+    while cache.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.pending() == 0
+    assert len(computed) == 1
+    assert len(cache.in_memory()) == 1
+
+
+@pytest.mark.parametrize("target", [1, 3, 8])
+def test_an_attack_changes_no_pixel_by_more_than_epsilon(model, mnist, target):
+    x = normalise(mnist.test_images[:1])
+    epsilons = torch.tensor([0.0, 0.02, 0.1, 0.3, 1.0])
+    changed = attack(model, x, target, epsilons)
+    change = (changed - x) * MNIST_STD
+    for epsilon, one in zip(epsilons, change, strict=True):
+        assert one.abs().max() <= epsilon + 1e-5
+    assert torch.equal(changed[..., :PAD, :], x.expand_as(changed)[..., :PAD, :])  # the padding stays
+    black, white = normalise(torch.zeros(1)), normalise(torch.full((1,), 255))
+    assert (changed >= black - 1e-5).all() and (changed <= white + 1e-5).all()  # still pixels of a picture
+    with torch.no_grad():
+        assert model(changed[-1:]).argmax() == target  # ε = 1: any picture at all
+
+
+def test_the_smallest_fooling_epsilon_fools_and_a_bit_less_does_not(model, mnist):
+    x = normalise(mnist.test_images[:1])
+    target = 3
+    smallest = smallest_fooling_epsilon(model, x, target)
+    assert smallest is not None and EPSILON_GRID[0] <= smallest <= 1
+    with torch.no_grad():
+        assert model(attack(model, x, target, torch.tensor([smallest]))).argmax() == target
+        assert model(attack(model, x, target, torch.tensor([smallest * 0.9]))).argmax() != target
+
+
+def test_one_sgd_step_is_the_tutorial_step(model, mnist):
+    """Against a step written out by hand: w - lr * dL/dw, with the gradient from autograd."""
+    x = normalise(mnist.test_images[8:9])
+    taught, reference = copy.deepcopy(model), copy.deepcopy(model)
+    lesson = sgd_step(taught, x, 3, lr=0.05)
+    loss = F.cross_entropy(reference(x), torch.tensor([3]))
+    gradients = torch.autograd.grad(loss, list(reference.parameters()))
+    for (name, p), g, q in zip(reference.named_parameters(), gradients, taught.parameters(), strict=True):
+        torch.testing.assert_close(q.detach(), p.detach() - 0.05 * g, msg=name)
+    assert lesson.loss == pytest.approx(loss.item())
+    assert lesson.after[3] > lesson.before[3]
+    assert lesson.gradient_norms["conv1"] == pytest.approx(
+        torch.cat([g.flatten() for g in gradients[:2]]).norm().item()
+    )
+    assert all(p.grad is None for p in taught.parameters())
+
+
+def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
+    ws = Workspace.from_checkpoint(pretrained(), "pretrained")
+    neighbour = Workspace.from_checkpoint(pretrained(), "pretrained")
+    before, theirs = weights(ws.model), weights(neighbour.model)
+    x = normalise(mnist.test_images[8:9])
+    first = ws.teach(x, 3, 0.1)
+    ws.teach(x, 3, 0.1)
+    assert ws.lessons == 2 and not ws.untouched_pretrained
+    assert first.after[3] > first.before[3]
+    published = ws.inference_model()
+    assert torch.equal(published.conv1.weight, ws.model.conv1.weight)  # the pages see the lesson
+    ws.undo_lesson()
+    ws.undo_lesson()
+    assert_same_weights(ws.model, before)
+    assert_same_weights(ws.inference_model(), before)
+    assert ws.lessons == 0 and ws.untouched_pretrained and not ws.can_undo_lesson
+    with pytest.raises(Busy):
+        ws.undo_lesson()
+    assert_same_weights(neighbour.model, theirs)  # another session's model never changes
+    reference = Net()
+    reference.load_state_dict(pretrained()["model"])
+    assert_same_weights(reference, before)  # nor do the shared pretrained weights
+
+
+def test_only_the_last_five_lessons_can_be_undone(mnist):
+    ws = Workspace.from_random_init(seed=0)
+    x = normalise(mnist.test_images[:1])
+    for _ in range(7):
+        ws.teach(x, 2, 0.01)
+    undone = 0
+    while ws.can_undo_lesson:
+        ws.undo_lesson()
+        undone += 1
+    assert undone == 5 and ws.lessons == 2
+
+
+def test_a_lesson_is_refused_while_a_run_trains(mnist):
+    ws = Workspace.from_random_init(seed=0)
+    ws.teach(normalise(mnist.test_images[:1]), 2, 0.01)
+    ws.start(TrainConfig(epochs=1, train_subset=2000, batch_size=64), data=lambda: mnist)
+    try:
+        with pytest.raises(Busy):
+            ws.teach(normalise(mnist.test_images[:1]), 2, 0.01)
+        assert not ws.can_undo_lesson
+    finally:
+        ws.stop(wait=60)
+    assert not ws.can_undo_lesson  # after a run, undo would take the run back too
+
+
+def test_a_drawing_full_of_ink_still_gets_finite_attributions(model):
+    x = normalise(torch.full((1, 1, 32, 32), 255, dtype=torch.uint8))
+    shares = integrated_gradients(model, x, 8)
+    assert torch.isfinite(shares).all()
+    assert to_pixels(shares).shape == (1, 28, 28)
