@@ -11,14 +11,12 @@ from lenet.explain import attack, integrated_gradients, nearest_training_digits,
 from lenet.inference import Reading, probabilities
 from lenet.likeness import REPRESENTATIONS
 from lenet.model import Net
-from lenet.ui import charts, html, pictures, session
+from lenet.ui import charts, html, lesson, pictures
 from lenet.whatif import KNOB, KNOBS, neutral, what_if
-from lenet.workspace import Busy, Workspace
+from lenet.workspace import Workspace
 
 TABS = ("Where it looked", "What it finds alike", "What if", "Fool it", "Teach it")
 NEIGHBOURS = 8
-LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-TUTORIAL_LR = 0.01
 
 
 def panels(ws: Workspace, model: Net, reading: Reading) -> None:
@@ -33,7 +31,7 @@ def panels(ws: Workspace, model: Net, reading: Reading) -> None:
     with fooled:
         fool_it(model, reading)
     with taught:
-        teach_it(ws, reading)
+        lesson.teach_it(ws, reading)
 
 
 def _runner_up(reading: Reading) -> int:
@@ -219,84 +217,3 @@ def _fooling_sentence(smallest: float | None, target: int) -> str:
         f"**ε = {smallest:.3f}** ({levels} of 255 grey levels per pixel) is the smallest change that makes it say "
         f"{target}: a change you can see, so on this digit the model is hard to fool."
     )
-
-
-def _teach(label: int, lr: float, x: torch.Tensor) -> None:
-    try:
-        lesson = session.workspace().teach(x, label, lr)
-        st.session_state.lesson = lesson, pictures.data_url(from_network_input(x)[0].numpy())
-    except Busy as error:
-        st.session_state.lesson_refused = str(error)
-
-
-def _undo() -> None:
-    try:
-        session.workspace().undo_lesson()
-        st.session_state.pop("lesson", None)
-    except Busy as error:
-        st.session_state.lesson_refused = str(error)
-
-
-def teach_it(ws: Workspace, reading: Reading) -> None:
-    if refused := st.session_state.pop("lesson_refused", None):
-        st.warning(refused)
-    if ws.training:
-        st.info(
-            "A run is training this model: a step on your drawing would be overwritten by its next steps. "
-            "Teach it when the run has ended (or stop it on the Train page)."
-        )
-    label = st.selectbox("It is really a", range(10), index=reading.prediction, key="teach_label")
-    lr = st.select_slider(
-        "Learning rate", LEARNING_RATES, value=TUTORIAL_LR, key="teach_lr", help="The tutorial uses 0.01."
-    )
-    st.code(
-        f"optimizer = optim.SGD(net.parameters(), lr={lr})\n"
-        "optimizer.zero_grad()\n"
-        "output = net(input)  # your drawing, as the network sees it\n"
-        f"loss = nn.CrossEntropyLoss()(output, torch.tensor([{label}]))\n"
-        "loss.backward()\n"
-        "optimizer.step()",
-        language="python",
-    )
-    teach, undo = st.columns(2)
-    teach.button(
-        "Teach it: one SGD step", type="primary", on_click=_teach, args=(label, lr, reading.x), disabled=ws.training
-    )
-    undo.button("Undo the last step", on_click=_undo, disabled=not ws.can_undo_lesson)
-    if "lesson" in st.session_state:
-        lesson, digit_url = st.session_state.lesson
-        was, now = lesson.before[lesson.label], lesson.after[lesson.label]
-        st.markdown(
-            f"<img src='{digit_url}' alt='the digit taught' style='width:56px;height:56px;image-rendering:pixelated;"
-            f"vertical-align:middle'> **One step with lr = {lesson.lr} on this digit**: the loss was "
-            f"{lesson.loss:.3g}; the probability of {lesson.label} went from {_percent(was)} to {_percent(now)}.",
-            unsafe_allow_html=True,
-        )
-        before, after = st.columns(2)
-        before.caption("Before the step")
-        before.markdown(html.probability_bars(lesson.before.tolist(), "before-lesson"), unsafe_allow_html=True)
-        after.caption("After it")
-        after.markdown(html.probability_bars(lesson.after.tolist(), "after-lesson"), unsafe_allow_html=True)
-        st.table(
-            [
-                {
-                    "layer": name,
-                    "gradient size (L2 norm)": f"{norm:.3g}",
-                    "step size (lr x it)": f"{lesson.lr * norm:.3g}",
-                }
-                for name, norm in lesson.gradient_norms.items()
-            ],
-            hide_index=True,
-        )
-    if ws.lessons:
-        st.caption(
-            f"Your model has had {ws.lessons} such step(s) on your drawings; Undo takes back up to the last "
-            "5, and a training run keeps them."
-        )
-
-
-def _percent(probability: float) -> str:
-    """Enough digits to see a small step: 0.012 %, 42.3 %, 99.97 %."""
-    if probability < 0.001 or probability > 0.999:
-        return f"{probability:.3%}"
-    return f"{probability:.1%}"
