@@ -194,6 +194,14 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     for title in ("Sketch pad", "Architecture"):
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
         wait_idle(page, title)
+        if title == "Sketch pad":  # the panels answer for the latest weights; the ones that need still weights wait
+            draw(page, DIGITS["7"])
+            page.get_by_test_id("attributions").wait_for(timeout=30_000)
+            assert page.get_by_text("(training: the latest weights)").is_visible()
+            open_tab(page, "What it finds alike")
+            assert page.get_by_text("While your model trains, every step changes how it sees digits").is_visible()
+            open_tab(page, "Teach it")
+            playwright_api.expect(page.get_by_role("button", name="Teach it: one SGD step")).to_be_disabled()
         first_step = sidebar_step(page)
         deadline = time.monotonic() + 20
         while sidebar_step(page) <= first_step:

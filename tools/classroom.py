@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from browser import CHROMIUM, CHROMIUM_FLAGS, DIGITS, IDLE, Server, draw, watch
-from loadtest import TOUR, open_page, switch_page
+from browser import CHROMIUM, CHROMIUM_FLAGS, IDLE, Server, watch
+from loadtest import TOUR, draw_and_read, open_page, switch_page
 from playwright.sync_api import sync_playwright
 
 RUN_LIMIT_S = 900  # the most the scenario waits for its runs to end
@@ -43,16 +43,6 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(0.25):
             self.peak = max(self.peak, self.server.rss_mb())
-
-
-def draw_and_read(page, digit: str) -> float:
-    """Seconds from the last mouse-up to the prediction on the page."""
-    page.locator("canvas.upper-canvas").scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    draw(page, DIGITS[digit])
-    started = time.perf_counter()
-    page.get_by_test_id("prediction").filter(has_text=digit).wait_for(timeout=60_000)
-    return time.perf_counter() - started
 
 
 def train_once(page) -> None:

@@ -2,8 +2,10 @@
 
     python tools/loadtest.py --sessions 10 --training 3 --seconds 30
 
-Reports page response times (navigation until the page is idle), the server's RSS, RSS per extra
-idle session and every error seen (console errors, failed requests, exception boxes, server log).
+On the Sketch pad each session draws a digit and waits for its prediction and the "why" panels.
+Reports page response times (navigation until the page is idle), mouse-up to prediction, the
+server's RSS, RSS per extra idle session and every error seen (console errors, failed requests,
+exception boxes, server log).
 The last line of stdout is one JSON object. Traffic goes to 127.0.0.1 only.
 """
 
@@ -17,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import CHROMIUM, CHROMIUM_FLAGS, PAGES, Server, wait_idle, watch
+from browser import CHROMIUM, CHROMIUM_FLAGS, DIGITS, PAGES, Server, draw, wait_idle, watch
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -47,15 +49,31 @@ def switch_page(page, path: str) -> float:
     return time.perf_counter() - started
 
 
+def draw_and_read(page, digit: str) -> float:
+    """Draw `digit` on the Sketch pad: seconds from the last mouse-up to the prediction, then waits for
+    the "why" panels under it."""
+    page.locator("canvas.upper-canvas").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    draw(page, DIGITS[digit])
+    started = time.perf_counter()
+    page.get_by_test_id("prediction").filter(has_text=digit).wait_for(timeout=60_000)
+    seconds = time.perf_counter() - started
+    page.get_by_test_id("attributions").wait_for(timeout=60_000)
+    return seconds
+
+
 def run(browser, sessions: int, training: int, seconds: float) -> dict:
     """The load test on an open Chromium: `sessions` contexts, `training` of them pressing Start."""
     errors: list[str] = []
     timings: list[float] = []
     by_page: dict[str, list[float]] = {}
+    draws: list[float] = []
 
     def visit(page, path: str) -> None:
         timings.append(switch_page(page, path))
         by_page.setdefault(path, []).append(timings[-1])
+        if path == "Sketch_pad":
+            draws.append(draw_and_read(page, "071"[len(draws) % 3]))
 
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))
@@ -119,6 +137,10 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         "page_seconds_median": round(statistics.median(timings), 2),
         "page_seconds_max": round(max(timings), 2),
         "page_seconds_max_by_page": {path: round(max(seconds), 2) for path, seconds in by_page.items()},
+        "mouse_up_to_prediction_seconds": {
+            "median": round(statistics.median(draws), 2),
+            "max": round(max(draws), 2),
+        },
         "rss_mb_one_session": round(rss[1], 1),
         "rss_mb_idle_sessions": round(rss[-1], 1),
         "rss_mb_per_extra_idle_session": round(per_idle_session, 2),
@@ -129,6 +151,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
     print(
         f"{len(timings)} page loads in {browsed:.0f} s of browsing: "
         f"median {summary['page_seconds_median']} s, max {summary['page_seconds_max']} s; "
+        f"mouse-up to prediction {summary['mouse_up_to_prediction_seconds']}; "
         f"RSS while {training} sessions train: {rss_training:.0f} MB; {len(errors)} errors"
     )
     for error in errors:
