@@ -59,7 +59,8 @@ def nearest_training_digits(
 
     (indices into `load_mnist().train_images`, their labels), nearest first. The first call for a
     set of weights works out the training set's representations (seconds): `wait` waits for them,
-    else None comes back until they are there. `MnistUnavailable` without the training set.
+    else None comes back until they are there. `RepresentationsUnavailable` if they cannot be
+    worked out (without MNIST, say).
     """
     found = REPRESENTATIONS.wait(model) if wait else REPRESENTATIONS.lookup(model)
     if found is None:

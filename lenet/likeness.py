@@ -22,11 +22,16 @@ import torch
 from lenet.anatomy import after_relu, forward_steps
 from lenet.checkpoint import pretrained
 from lenet.data import Mnist, MnistUnavailable, load_mnist, normalise
+from lenet.memory import give_back_freed_memory
 from lenet.model import Net
 
 LAYER = "fc2"  # the last hidden layer: what fc3 turns into the ten scores
 CHUNK = 512  # digits per forward pass; the fastest size measured here (1,000 and more: 1.5-2x slower)
 SEARCH_CHUNK = 10_000  # codes turned back into floats at a time while searching (3.4 MB)
+
+
+class RepresentationsUnavailable(RuntimeError):
+    """The training set's representations could not be worked out; the message says why."""
 
 
 def representation(model: Net, x: torch.Tensor) -> torch.Tensor:
@@ -104,8 +109,8 @@ class Representations:
     def lookup(self, model: Net) -> TrainingSetRepresentations | None:
         """The representations for `model`'s weights, or None while they are being worked out.
 
-        `model` must not change afterwards (give it a published copy). `MnistUnavailable` if the
-        training set could not be read.
+        `model` must not change afterwards (give it a published copy).
+        `RepresentationsUnavailable` if they could not be worked out (MNIST missing, say).
         """
         key = fingerprint(model.state_dict())
         with self._lock:
@@ -113,7 +118,7 @@ class Representations:
                 self._held[model] = found  # this model keeps them alive too
                 return found
             if key in self._failed:  # kept: trying again would only fail again, or start a download each time
-                raise MnistUnavailable(self._failed[key])
+                raise RepresentationsUnavailable(self._failed[key])
             if key != self._working and all(queued != key for queued, _ in self._queue):
                 self._queue.append((key, weakref.ref(model)))
             if self._worker is None or not self._worker.is_alive():
@@ -159,11 +164,13 @@ class Representations:
                 self._working = key
             try:
                 found = TrainingSetRepresentations.of(model, self._data().train_images, self._closing.is_set)
-            except MnistUnavailable as error:
+            except Exception as error:  # said to every page that waits for them, never lost in the thread
+                cause = str(error) if isinstance(error, MnistUnavailable) else f"{type(error).__name__}: {error}"
                 with self._lock:
-                    self._failed[key] = str(error)
+                    self._failed[key] = cause
                     self._lock.notify_all()
                 continue
+            give_back_freed_memory()  # the passes' intermediate outputs, freed but kept by malloc
             if found is None:  # closing
                 continue
             with self._lock:

@@ -39,6 +39,7 @@ with draw:
 
 with result:
     model, reading = ws.inference_model(), None
+    why.start_working_out(ws, model)
     try:
         if image is None:
             raise NotADigit("Nothing drawn yet: draw a digit.")

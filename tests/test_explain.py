@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lenet.checkpoint import pretrained
-from lenet.data import MNIST_STD, PAD, normalise, to_pixels
+from lenet.data import MNIST_STD, PAD, MnistUnavailable, normalise, to_pixels
 from lenet.explain import (
     EPSILON_GRID,
     attack,
@@ -20,7 +20,7 @@ from lenet.explain import (
     sgd_step,
     smallest_fooling_epsilon,
 )
-from lenet.likeness import REPRESENTATIONS, Representations, representation
+from lenet.likeness import REPRESENTATIONS, Representations, RepresentationsUnavailable, representation
 from lenet.model import Net
 from lenet.settings import TrainConfig
 from lenet.workspace import Busy, Workspace
@@ -258,3 +258,32 @@ def test_a_drawing_full_of_ink_still_gets_finite_attributions(model):
     shares = integrated_gradients(model, x, 8)
     assert torch.isfinite(shares).all()
     assert to_pixels(shares).shape == (1, 28, 28)
+
+
+def test_without_mnist_the_page_is_told_why_and_nothing_waits_forever():
+    def missing():
+        raise MnistUnavailable("MNIST is not available (missing: train-images-idx3-ubyte).")
+
+    cache = Representations(data=missing)
+    model = Net()
+    with pytest.raises(RepresentationsUnavailable, match="train-images-idx3-ubyte"):
+        cache.wait(model, timeout=30)
+    with pytest.raises(RepresentationsUnavailable):  # and again, without trying again
+        cache.lookup(model)
+
+
+def test_an_unexpected_failure_in_the_worker_reaches_the_page(mnist):
+    cache = Representations(data=lambda: mnist._replace_me)  # an attribute error inside the worker
+    with pytest.raises(RepresentationsUnavailable, match="AttributeError"):
+        cache.wait(Net(), timeout=30)
+
+
+def test_freed_memory_can_be_given_back_on_this_platform():
+    """glibc's malloc_trim is found (CI runs Debian); the README has what it gives back."""
+    import platform
+
+    from lenet.memory import _malloc_trim, give_back_freed_memory
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert _malloc_trim() is not None
+    assert isinstance(give_back_freed_memory(), bool)

@@ -47,7 +47,10 @@ JANITOR_EVERY_S = 5.0
 
 
 def _janitor() -> None:
-    """Once per process: give back the memory of workspaces whose sessions can no longer come back."""
+    """Once per process: give back the memory of workspaces whose sessions can no longer come back,
+    and, while no run trains (a run would only fault the same pages in again), what the pages freed."""
+    from lenet.memory import give_back_freed_memory
+    from lenet.slots import SLOTS
     from lenet.workspace import live_workspaces
 
     while True:
@@ -55,6 +58,8 @@ def _janitor() -> None:
         after = float(st.get_option("server.disconnectedSessionTTL")) + JANITOR_EVERY_S
         for ws in live_workspaces():
             ws.release_if_abandoned(after)
+        if SLOTS.busy() == (0, 0):
+            give_back_freed_memory()
 
 
 def start_warm_up() -> None:
