@@ -47,7 +47,6 @@ class Workspace:
     """A model with everything that belongs to it: one per browser session."""
 
     def __init__(self, model: Net, origin: str, history: list[EpochRecord]):
-        _LIVE.add(self)
         self.model = model
         self.origin = origin  # "pretrained", "random init" or "uploaded <name>"
         self.inherited_epochs = len(history)  # epochs that came with the weights
@@ -59,6 +58,7 @@ class Workspace:
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
         self._owner_missing_since: float | None = None
+        _LIVE.add(self)  # last: the janitor thread may look at it from now on
 
     def release_if_abandoned(self, after_s: float) -> bool:
         """Drop the model and history once the owner has been gone for `after_s` seconds and nothing trains.

@@ -199,7 +199,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
             page.get_by_test_id("attributions").wait_for(timeout=30_000)
             assert page.get_by_text("(training: the latest weights)").is_visible()
             open_tab(page, "What it finds alike")
-            assert page.get_by_text("While your model trains, every step changes how it sees digits").is_visible()
+            page.get_by_text("While your model trains, every step changes how it sees digits").wait_for(timeout=30_000)
             open_tab(page, "Teach it")
             playwright_api.expect(page.get_by_role("button", name="Teach it: one SGD step")).to_be_disabled()
         first_step = sidebar_step(page)

@@ -44,15 +44,15 @@ def test_moving_moves_the_centre_by_as_many_pixels(knob, value, dx, dy):
 
 
 def test_rotating_turns_counterclockwise_about_the_centre():
-    """The bar's centre sits 7.5 px above the field's centre (14, 14); turned 45 degrees
+    """The bar's centre sits 7.5 px above the field's centre (13.5, 13.5: pixel centres 0-27); turned 45 degrees
     counterclockwise it moves up and to the left, along the diagonal."""
     x, y = centre(changed_digits(bar(), [{"rotation": 45.0}])[0])
-    assert (x, y) == pytest.approx((14 - 7.5 * 0.7071, 14 - 7.5 * 0.7071), abs=0.3)
+    assert (x, y) == pytest.approx((13.5 - 7.5 * 0.7071, 13.5 - 7.5 * 0.7071), abs=0.3)
 
 
 def test_scaling_up_moves_the_bar_away_from_the_centre_and_grows_it():
     grown = changed_digits(bar(), [{"scale": 1.5}])[0]
-    assert centre(grown)[1] == pytest.approx(14 - 7.5 * 1.5, abs=0.3)
+    assert centre(grown)[1] == pytest.approx(13.5 - 7.5 * 1.5, abs=0.3)
     assert grown.sum() == pytest.approx(bar().float().sum() * 1.5**2, rel=0.1)
 
 

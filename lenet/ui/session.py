@@ -4,6 +4,7 @@ torch takes seconds to import, so this module imports it only when a page needs 
 home page renders without it and starts the import in the background for the next page.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -55,11 +56,14 @@ def _janitor() -> None:
 
     while True:
         time.sleep(JANITOR_EVERY_S)
-        after = float(st.get_option("server.disconnectedSessionTTL")) + JANITOR_EVERY_S
-        for ws in live_workspaces():
-            ws.release_if_abandoned(after)
-        if SLOTS.busy() == (0, 0):
-            give_back_freed_memory()
+        try:
+            after = float(st.get_option("server.disconnectedSessionTTL")) + JANITOR_EVERY_S
+            for ws in live_workspaces():
+                ws.release_if_abandoned(after)
+            if SLOTS.busy() == (0, 0):
+                give_back_freed_memory()
+        except Exception:  # logged (the tests fail on it); one bad round must not end it for the process
+            logging.getLogger(__name__).exception("the janitor's round failed")
 
 
 def start_warm_up() -> None:
