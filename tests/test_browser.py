@@ -72,10 +72,14 @@ def page(browser):
     assert not problems, "\n".join(problems)
 
 
-def screenshot(page, name: str) -> None:
-    """Kept under artifacts/ by every run; UPDATE_SCREENSHOTS=1 also refreshes the README's copies."""
+def screenshot(page, name: str, part=None) -> None:
+    """The page, or one `part` of it (a locator); kept under artifacts/ by every run;
+    UPDATE_SCREENSHOTS=1 also refreshes the README's copies."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+    if part is not None:
+        part.screenshot(path=SHOTS / f"{name}.png")
+    else:
+        page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
     if os.environ.get("UPDATE_SCREENSHOTS"):
         shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 
@@ -309,6 +313,11 @@ def panel_state(page, tab: str) -> tuple[str, list[str]]:
     return panel.inner_text(), panel.locator("img").evaluate_all("els => els.map(e => e.src)")
 
 
+def open_panel(page):
+    """The open "why" tab's panel."""
+    return page.locator("[role=tabpanel]:visible")
+
+
 def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).click()
     page.wait_for_selector(IDLE)
@@ -327,7 +336,7 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     playwright_api.expect(attributions.locator("figure")).to_have_count(2)
     assert "for 7, its answer" in attributions.inner_text()
     assert page.get_by_text("Red pixels raised the digit's score").is_visible()
-    screenshot(page, "sketch-pad-why")
+    screenshot(page, "sketch-pad-why", open_panel(page))
 
     open_tab(page, "What it finds alike")
     alike = page.get_by_test_id("alike")
@@ -347,7 +356,7 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     changed = page.get_by_test_id("whatif-reading").locator("img")
     playwright_api.expect(changed).not_to_have_attribute("src", before, timeout=30_000)
     page.wait_for_selector(IDLE)
-    screenshot(page, "sketch-pad-what-if")
+    screenshot(page, "sketch-pad-what-if", open_panel(page))
     page.get_by_role("button", name="Back to the digit as drawn").click()
     playwright_api.expect(changed).to_have_attribute("src", before, timeout=30_000)
     playwright_api.expect(page.get_by_test_id("stSlider").filter(has_text="Rotate")).to_contain_text("0°")
@@ -356,21 +365,29 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     fooled = page.get_by_test_id("fooled")
     playwright_api.expect(fooled.locator("figure")).to_have_count(3)
     assert page.get_by_text(re.compile(r"is the smallest change that makes it say \d")).is_visible()
-    screenshot(page, "sketch-pad-fool-it")
+    screenshot(page, "sketch-pad-fool-it", open_panel(page))
 
     open_tab(page, "Teach it")
-    seen = page.get_by_test_id("prediction").inner_text()
-    page.get_by_role("button", name="Teach it: one SGD step").click()
-    page.get_by_text(re.compile(r"One step with lr = 0.01 on this digit")).wait_for(timeout=30_000)
+    bars = page.get_by_test_id("probabilities").locator("[data-testid=bar]")
+    seen = bars.evaluate_all("els => els.map(e => e.title)")
+    page.get_by_role("combobox", name="It is really a").click()
+    page.get_by_role("option", name="3", exact=True).click()
     page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Teach it: one SGD step").click()
+    lesson = page.get_by_text(re.compile(r"One step with lr = 0.01 on this digit"))
+    lesson.wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    was, now = map(float, re.search(r"probability of 3 went from ([\d.]+)% to ([\d.]+)%", lesson.inner_text()).groups())
+    assert now > was  # one step towards the label
     assert page.get_by_test_id("before-lesson").is_visible() and page.get_by_test_id("after-lesson").is_visible()
     assert page.get_by_text(re.compile(r"^Source: pretrained \(\d+ epochs\) \+ 1 lesson here$")).is_visible()
-    screenshot(page, "sketch-pad-teach-it")
+    assert bars.evaluate_all("els => els.map(e => e.title)") != seen  # the prediction above uses the new weights
+    screenshot(page, "sketch-pad-teach-it", open_panel(page))
     page.get_by_role("button", name="Undo the last step").click()
     page.get_by_text(re.compile(r"^Source: pretrained \(\d+ epochs\)$")).wait_for(timeout=30_000)
     playwright_api.expect(page.get_by_role("button", name="Undo the last step")).to_be_disabled()
     page.wait_for_selector(IDLE)
-    assert page.get_by_test_id("prediction").inner_text() == seen
+    assert bars.evaluate_all("els => els.map(e => e.title)") == seen  # the weights as they were
 
     # Another digit: every panel answers for it.
     shown = {tab: panel_state(page, tab) for tab in PANELS}
