@@ -374,7 +374,7 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     page.get_by_role("option", name="3", exact=True).click()
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Teach it: one SGD step").click()
-    lesson = page.get_by_text(re.compile(r"One step with lr = 0.01 on this digit"))
+    lesson = page.get_by_test_id("stMarkdownContainer").filter(has_text="One step with lr = 0.01 on this digit")
     lesson.wait_for(timeout=30_000)
     page.wait_for_selector(IDLE)
     was, now = map(float, re.search(r"probability of 3 went from ([\d.]+)% to ([\d.]+)%", lesson.inner_text()).groups())

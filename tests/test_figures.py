@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 
 from lenet.model import Net
-from lenet.ui.charts import MAX_CHART_POINTS, loss_chart, smoothed
+from lenet.ui.charts import DIGIT_COLOURS, MAX_CHART_POINTS, loss_chart, smoothed, sweep_chart
 from lenet.ui.html import BAR_PX, probability_bars
-from lenet.ui.pictures import GAP_PX, NEGATIVE, POSITIVE, colour, data_url, filters, picture
+from lenet.ui.pictures import AGAINST, FOR, GAP_PX, NEGATIVE, POSITIVE, attribution, colour, data_url, filters, picture
 
 WHITE = (255, 255, 255)
 
@@ -96,3 +96,29 @@ def test_a_short_run_shows_every_step():
     chart = loss_chart([2.3, 2.0, 1.5], steps_per_epoch=2)
     assert list(chart.data[0].x) == [1, 2, 3] and chart.data[0].name == "step loss"
     assert len(chart.layout.shapes) == 1
+
+
+def test_the_sweep_chart_has_a_line_per_digit_and_marks_the_slider():
+    values = np.linspace(-45, 45, 41)
+    probabilities = np.zeros((41, 10))
+    probabilities[:, 7] = np.linspace(1, 0, 41)
+    probabilities[:, 1] = 1 - probabilities[:, 7]
+    figure = sweep_chart(values, probabilities, current=10.0, label="Rotate", unit="°")
+    assert [trace.name for trace in figure.data] == [str(d) for d in range(10)]
+    assert [trace.showlegend for trace in figure.data] == [d in (1, 7) for d in range(10)]  # the others never pass 5 %
+    assert figure.data[7].line.color == DIGIT_COLOURS[7] and figure.data[3].line.color == "lightgray"
+    np.testing.assert_array_equal(figure.data[7].y, probabilities[:, 7])
+    assert figure.layout.shapes[0].x0 == figure.layout.shapes[0].x1 == 10.0
+
+
+def test_attributions_are_red_for_and_blue_against_over_a_grey_digit():
+    digit = torch.zeros(28, 28, dtype=torch.uint8)
+    digit[10, 10] = 255
+    shares = torch.zeros(28, 28)
+    shares[0, 0], shares[0, 1], shares[5, 5] = 2.0, -2.0, 0.5
+    pixels = attribution(digit, shares, scale=2.0, cell_px=1)
+    assert pixels.shape == (28, 28, 3)
+    assert tuple(pixels[0, 0]) == FOR and tuple(pixels[0, 1]) == AGAINST  # full strength: the colour itself
+    assert tuple(pixels[27, 27]) == WHITE  # nothing, no ink: white
+    assert pixels[10, 10].tolist() == [166] * 3  # ink without a share: light grey
+    assert pixels[5, 5][0] > pixels[5, 5][2]  # a weaker push for: a paler red

@@ -1,6 +1,7 @@
 """Plotly charts for the pages, built from plain data, so pages only display them."""
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
@@ -112,6 +113,9 @@ def confusion_heatmap(confusion: list[list[int]]) -> go.Figure:
     return figure
 
 
+DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours: each digit keeps its own from chart to chart
+
+
 def sweep_chart(values: np.ndarray, probabilities: np.ndarray, current: float, label: str, unit: str) -> go.Figure:
     """Each class's probability along one knob's range: a line per digit, those that never pass 5 % greyed
     out; a dashed line where the knob is now."""
@@ -124,7 +128,7 @@ def sweep_chart(values: np.ndarray, probabilities: np.ndarray, current: float, l
                 y=probabilities[:, digit],
                 mode="lines",
                 name=str(digit),
-                line={"width": 2.5 if strong else 1, "color": None if strong else "lightgray"},
+                line={"width": 2.5 if strong else 1, "color": DIGIT_COLOURS[digit] if strong else "lightgray"},
                 showlegend=bool(strong),
                 hovertemplate=f"{digit}: %{{y:.0%}} at %{{x}}{unit}<extra></extra>",
             )
