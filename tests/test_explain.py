@@ -20,9 +20,12 @@ from lenet.explain import (
     sgd_step,
     smallest_fooling_epsilon,
 )
+from lenet.inference import read_digit
 from lenet.likeness import REPRESENTATIONS, Representations, RepresentationsUnavailable, representation
 from lenet.model import Net
+from lenet.preprocess import NotADigit
 from lenet.settings import TrainConfig
+from lenet.whatif import what_if
 from lenet.workspace import Busy, Workspace
 
 
@@ -287,3 +290,50 @@ def test_freed_memory_can_be_given_back_on_this_platform():
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert _malloc_trim() is not None
     assert isinstance(give_back_freed_memory(), bool)
+
+
+def scribbles(count: int, seed: int = 0):
+    """Canvas images as a hurried or hostile hand makes them: random strokes, dots, noise, blocks."""
+    generator = torch.Generator().manual_seed(seed)
+    for trial in range(count):
+        canvas = torch.zeros(280, 280, dtype=torch.uint8)
+        kind = trial % 4
+        if kind == 0:  # a few random strokes, 20 px wide
+            for _ in range(int(torch.randint(1, 6, (1,), generator=generator))):
+                y, x = torch.randint(0, 260, (2,), generator=generator).tolist()
+                h, w = torch.randint(1, 200, (2,), generator=generator).tolist()
+                canvas[y : y + max(h, 20) if h > w else y + 20, x : x + 20 if h > w else x + max(w, 20)] = 255
+        elif kind == 1:  # noise of every density
+            canvas = (torch.rand(280, 280, generator=generator) < torch.rand(1, generator=generator)).to(
+                torch.uint8
+            ) * 255
+        elif kind == 2:  # one dot anywhere
+            y, x = torch.randint(0, 270, (2,), generator=generator).tolist()
+            canvas[y : y + 10, x : x + 10] = 255
+        else:  # grey levels at random
+            canvas = torch.randint(0, 256, (280, 280), generator=generator, dtype=torch.uint8)
+        yield torch.stack([canvas] * 3 + [torch.full_like(canvas, 255)], dim=-1).numpy()
+
+
+def test_every_panel_answers_a_scribble_or_says_there_is_no_digit(model):
+    """Fuzz: each canvas is refused with NotADigit, or every panel gives finite answers within bounds."""
+    read = refused = 0
+    for image in scribbles(40):
+        try:
+            reading = read_digit(model, image, min_extent_px=40)
+        except NotADigit:
+            refused += 1
+            continue
+        read += 1
+        second = int(reading.probabilities.topk(2).indices[1])
+        assert torch.isfinite(integrated_gradients(model, reading.x, reading.prediction)).all()
+        indices, labels = nearest_training_digits(model, reading.x)
+        assert indices.shape == (8,) and ((labels >= 0) & (labels <= 9)).all()
+        changed = what_if(model, reading.digit, {"rotation": 30.0, "thickness": -2.0}, "scale")
+        assert torch.isfinite(changed.sweep).all()
+        smallest = smallest_fooling_epsilon(model, reading.x, second)
+        assert smallest is None or 0 < smallest <= 1
+        fooled = attack(model, reading.x, second, torch.tensor([0.2]))
+        assert ((fooled - reading.x) * MNIST_STD).abs().max() <= 0.2 + 1e-5
+    print(f"\n{read} scribbles read as digits, {refused} refused")
+    assert read and refused  # both paths were taken

@@ -52,6 +52,12 @@ def _runner_up(reading: Reading) -> int:
 def where_it_looked(model: Net, reading: Reading) -> None:
     best, second = reading.prediction, _runner_up(reading)
     shares = {digit: integrated_gradients(model, reading.x, digit)[0, 0, 2:-2, 2:-2] for digit in (best, second)}
+    if not all(torch.isfinite(s).all() for s in shares.values()):
+        st.warning(
+            "Your model's gradients are not numbers for this digit (weights grown too large): reset it on "
+            "the Train page."
+        )
+        return
     scale = max(pictures.full_scale(s) for s in shares.values())
     captions = {best: f"for {best}, its answer", second: f"for {second}, the runner-up"}
     st.markdown(
