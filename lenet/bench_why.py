@@ -40,7 +40,7 @@ def canvas_image(digit: torch.Tensor) -> np.ndarray:
 def after_a_stroke(model: Net, image: np.ndarray) -> dict[str, float]:
     """Seconds for each panel's computation, as the Sketch pad runs them after a stroke, and for the
     pictures and chart it sends (the UI's modules: importing this one loads no UI)."""
-    from lenet.ui import charts, pictures
+    from lenet.ui import html, pictures
 
     seconds, start = {}, time.perf_counter()
 
@@ -67,8 +67,8 @@ def after_a_stroke(model: Net, image: np.ndarray) -> dict[str, float]:
         pictures.data_url(digit.numpy())
     pictures.data_url(pictures.picture((fooled - reading.x)[0], 1, diverging=True, cell_px=1))
     lap("their pictures (PNG)")
-    charts.sweep_chart(changed.values.numpy(), changed.sweep.numpy(), 10.0, "Rotate", "°").to_json()
-    lap("the sweep chart (plotly JSON)")
+    html.sweep_chart(changed.values.tolist(), changed.sweep.tolist(), 10.0, "Rotate", "°")
+    lap("the sweep chart (SVG)")
     seconds["total"] = sum(seconds.values())
     return seconds
 

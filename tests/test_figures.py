@@ -5,12 +5,13 @@ import io
 import re
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from lenet.model import Net
-from lenet.ui.charts import DIGIT_COLOURS, MAX_CHART_POINTS, loss_chart, smoothed, sweep_chart
-from lenet.ui.html import BAR_PX, probability_bars
+from lenet.ui.charts import MAX_CHART_POINTS, loss_chart, smoothed
+from lenet.ui.html import BAR_PX, DIGIT_COLOURS, probability_bars, sweep_chart
 from lenet.ui.pictures import AGAINST, FOR, GAP_PX, NEGATIVE, POSITIVE, attribution, colour, data_url, filters, picture
 
 WHITE = (255, 255, 255)
@@ -103,12 +104,16 @@ def test_the_sweep_chart_has_a_line_per_digit_and_marks_the_slider():
     probabilities = np.zeros((41, 10))
     probabilities[:, 7] = np.linspace(1, 0, 41)
     probabilities[:, 1] = 1 - probabilities[:, 7]
-    figure = sweep_chart(values, probabilities, current=10.0, label="Rotate", unit="°")
-    assert [trace.name for trace in figure.data] == [str(d) for d in range(10)]
-    assert [trace.showlegend for trace in figure.data] == [d in (1, 7) for d in range(10)]  # the others never pass 5 %
-    assert figure.data[7].line.color == DIGIT_COLOURS[7] and figure.data[3].line.color == "lightgray"
-    np.testing.assert_array_equal(figure.data[7].y, probabilities[:, 7])
-    assert figure.layout.shapes[0].x0 == figure.layout.shapes[0].x1 == 10.0
+    svg = sweep_chart(values.tolist(), probabilities.tolist(), current=0.0, label="Rotate", unit="°")
+    lines = dict(re.findall(r"<polyline data-digit='(\d)' points='[^']*' fill='none' stroke='([^']+)'", svg))
+    assert sorted(lines) == [str(d) for d in range(10)]
+    assert {d for d, colour in lines.items() if colour != "lightgray"} == {"1", "7"}  # the others never pass 5 %
+    assert lines["7"] == DIGIT_COLOURS[7]
+    seven = re.search(r"data-digit='7' points='([^']*)'", svg).group(1).split()
+    (x0, y0), (x1, y1) = (map(float, seven[0].split(",")), map(float, seven[-1].split(",")))
+    assert x0 < x1 and y0 < y1  # from 100 % at the left to 0 % at the right (SVG's y grows downwards)
+    now = float(re.search(r"data-testid='sweep-now' x1='([\d.]+)'", svg).group(1))
+    assert now == pytest.approx((x0 + x1) / 2, abs=0.2)  # 0 degrees: half way
 
 
 def test_attributions_are_red_for_and_blue_against_over_a_grey_digit():

@@ -2,7 +2,8 @@
 
     python tools/loadtest.py --sessions 10 --training 3 --seconds 30
 
-On the Sketch pad each session draws a digit and waits for its prediction and the "why" panels.
+On the Sketch pad each session draws a digit, waits for its prediction and the "why" panel under
+it, then opens the next of the other "why" tabs in turn.
 Reports page response times (navigation until the page is idle), mouse-up to prediction, the
 server's RSS, RSS per extra idle session and every error seen (console errors, failed requests,
 exception boxes, server log).
@@ -62,14 +63,23 @@ def draw_and_read(page, digit: str) -> float:
     return seconds
 
 
+WHY_TABS = {"What it finds alike": "alike", "What if": "whatif-reading", "Fool it": "fooled", "Teach it": "stCode"}
+
+
+def open_why_tab(page, turn: int) -> None:
+    """Each Sketch pad visit opens one more of the "why" tabs, in turn, and waits for what it shows."""
+    tab, shows = list(WHY_TABS.items())[turn % len(WHY_TABS)]
+    page.get_by_role("tab", name=tab, exact=True).click()
+    page.get_by_test_id(shows).wait_for(timeout=60_000)
+
+
 def pay_for_the_look_alikes(page) -> None:
     """Draw and wait for "What it finds alike": the process loads MNIST and works out the pretrained
     model's representations once, in the background; then the janitor's round gives back what that
     freed. Measured before the baseline, it is not counted against the sessions that follow."""
     switch_page(page, "Sketch_pad")
     draw_and_read(page, "7")
-    page.get_by_role("tab", name="What it finds alike", exact=True).click()
-    page.get_by_test_id("alike").wait_for(timeout=60_000)
+    open_why_tab(page, 0)
     switch_page(page, "Train")
     time.sleep(6)
 
@@ -86,6 +96,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         by_page.setdefault(path, []).append(timings[-1])
         if path == "Sketch_pad":
             draws.append(draw_and_read(page, "071"[len(draws) % 3]))
+            open_why_tab(page, len(draws))
 
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))

@@ -1,7 +1,6 @@
 """Plotly charts for the pages, built from plain data, so pages only display them."""
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
@@ -109,47 +108,5 @@ def confusion_heatmap(confusion: list[list[int]]) -> go.Figure:
         xaxis={"dtick": 1},
         yaxis={"dtick": 1},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-    )
-    return figure
-
-
-DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours: each digit keeps its own from chart to chart
-
-
-def sweep_chart(values: np.ndarray, probabilities: np.ndarray, current: float, label: str, unit: str) -> go.Figure:
-    """Each class's probability along one knob's range: a line per digit, those that never pass 5 % greyed
-    out; a dashed line where the knob is now."""
-    lines = []
-    for digit in range(probabilities.shape[1]):
-        strong = probabilities[:, digit].max() >= 0.05
-        lines.append(
-            go.Scatter(
-                x=values,
-                y=probabilities[:, digit],
-                mode="lines",
-                name=str(digit),
-                line={"width": 2.5 if strong else 1, "color": DIGIT_COLOURS[digit] if strong else "lightgray"},
-                showlegend=bool(strong),
-                hovertemplate=f"{digit}: %{{y:.0%}} at %{{x}}{unit}<extra></extra>",
-            )
-        )
-    figure = go.Figure(lines)
-    figure.update_layout(
-        shapes=[
-            {
-                "type": "line",
-                "x0": current,
-                "x1": current,
-                "y0": 0,
-                "y1": 1,
-                "yref": "paper",
-                "line": {"dash": "dash", "color": "gray", "width": 1},
-            }
-        ],
-        xaxis_title=f"{label} ({unit.strip()})",
-        yaxis={"title": "probability", "range": [0, 1.02], "tickformat": ".0%"},
-        height=300,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "title": {"text": "digit "}},
     )
     return figure

@@ -51,3 +51,64 @@ def gallery(pictures: list[tuple[str, str]], size_px: int, testid: str) -> str:
         for url, caption in pictures
     )
     return f"<div data-testid='{testid}' style='display:flex;flex-wrap:wrap;gap:0.75rem 1rem'>{figures}</div>"
+
+
+# Ten distinct colours (D3's, black for its grey: grey is for the digits that never count), one per digit.
+DIGIT_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#222222", "#bcbd22", "#17becf",
+)  # fmt: skip
+STRONG = 0.05  # a digit whose probability passes this somewhere gets its colour and a legend entry
+SWEEP_W, SWEEP_H, LEFT, RIGHT, TOP, BOTTOM = 640, 250, 44, 14, 30, 40
+
+
+def sweep_chart(values: list[float], probabilities: list[list[float]], current: float, label: str, unit: str) -> str:
+    """Each digit's probability along one knob's range, as an inline SVG: no chart library to load
+    (plotly's script delayed the first prediction of a browser tab by 0.8 s). A line per digit, those
+    that never pass 5 % thin and grey, a dashed line where the knob is now."""
+    low, high = values[0], values[-1]
+
+    def x(value: float) -> float:
+        return LEFT + (value - low) / ((high - low) or 1) * (SWEEP_W - LEFT - RIGHT)
+
+    def y(probability: float) -> float:
+        return SWEEP_H - BOTTOM - probability * (SWEEP_H - TOP - BOTTOM)
+
+    parts = []
+    for level in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(
+            f"<line x1='{LEFT}' x2='{SWEEP_W - RIGHT}' y1='{y(level):.1f}' y2='{y(level):.1f}' stroke='#eee'/>"
+            f"<text x='{LEFT - 6}' y='{y(level) + 4:.1f}' text-anchor='end' font-size='11' fill='gray'>"
+            f"{level:.0%}</text>"
+        )
+    for i in range(5):
+        value = low + i * (high - low) / 4
+        parts.append(
+            f"<text x='{x(value):.1f}' y='{SWEEP_H - BOTTOM + 16}' text-anchor='middle' font-size='11' fill='gray'>"
+            f"{value:g}{escape(unit)}</text>"
+        )
+    parts.append(
+        f"<text x='{(LEFT + SWEEP_W - RIGHT) / 2}' y='{SWEEP_H - 6}' text-anchor='middle' font-size='12' fill='gray'>"
+        f"{escape(label)}</text>"
+    )
+    columns = list(zip(*probabilities, strict=True))
+    strong = [digit for digit, column in enumerate(columns) if max(column) >= STRONG]
+    for digit in sorted(range(len(columns)), key=lambda d: d in strong):  # the coloured lines on top
+        points = " ".join(f"{x(v):.1f},{y(p):.1f}" for v, p in zip(values, columns[digit], strict=True))
+        colour, width = (DIGIT_COLOURS[digit], 2.5) if digit in strong else ("lightgray", 1)
+        parts.append(
+            f"<polyline data-digit='{digit}' points='{points}' fill='none' stroke='{colour}' stroke-width='{width}'>"
+            f"<title>{digit}</title></polyline>"
+        )
+    parts.append(
+        f"<line data-testid='sweep-now' x1='{x(current):.1f}' x2='{x(current):.1f}' y1='{TOP}' y2='{SWEEP_H - BOTTOM}' "
+        "stroke='gray' stroke-dasharray='4 3'/>"
+    )
+    for n, digit in enumerate(strong):
+        parts.append(
+            f"<text x='{LEFT + 8 + 44 * n}' y='16' font-size='13' font-weight='bold' fill='{DIGIT_COLOURS[digit]}'>"
+            f"&#9644; {digit}</text>"
+        )
+    return (
+        f"<div data-testid='sweep'><svg viewBox='0 0 {SWEEP_W} {SWEEP_H}' width='100%' role='img' "
+        f"aria-label='each digit&#39;s probability across {escape(label)}'>{''.join(parts)}</svg></div>"
+    )

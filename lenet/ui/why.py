@@ -12,7 +12,7 @@ from lenet.explain import attack, integrated_gradients, nearest_training_digits,
 from lenet.inference import Reading, probabilities
 from lenet.likeness import REPRESENTATIONS, RepresentationsUnavailable
 from lenet.model import Net
-from lenet.ui import charts, html, lesson, pictures
+from lenet.ui import html, lesson, pictures
 from lenet.whatif import KNOB, KNOBS, neutral, what_if
 from lenet.workspace import Workspace
 
@@ -176,9 +176,11 @@ def what_if_panel(model: Net, reading: Reading) -> None:
             html.probability_bars(changed.probabilities.tolist(), "whatif-probabilities"), unsafe_allow_html=True
         )
     knob = changed.knob
-    st.plotly_chart(
-        charts.sweep_chart(changed.values.numpy(), changed.sweep.numpy(), settings[swept], knob.label, knob.unit),
-        config={"displayModeBar": False},
+    st.markdown(
+        html.sweep_chart(
+            changed.values.tolist(), changed.sweep.tolist(), settings[swept], knob.label, knob.unit.strip()
+        ),
+        unsafe_allow_html=True,
     )
     st.caption(
         f"One batch of {len(changed.values)} changed digits, the other sliders as they are: "
