@@ -19,7 +19,7 @@ import torch
 
 from lenet.checkpoint import pretrained
 from lenet.data import from_network_input, load_mnist, to_pixels
-from lenet.explain import attack, integrated_gradients, nearest_training_digits, sgd_step, smallest_fooling_epsilon
+from lenet.explain import fool, integrated_gradients, nearest_training_digits, sgd_step, smallest_fooling_epsilon
 from lenet.inference import read_digit
 from lenet.likeness import TrainingSetRepresentations
 from lenet.model import Net
@@ -59,13 +59,13 @@ def after_a_stroke(model: Net, image: np.ndarray) -> dict[str, float]:
     changed = what_if(model, reading.digit, {**neutral(), "rotation": 10.0}, "rotation")
     lap("what if (1 + 41 digits)")
     smallest = smallest_fooling_epsilon(model, reading.x, second) or 1.0
-    fooled = attack(model, reading.x, second, torch.tensor([smallest]))
+    fooled = fool(model, reading.x, second, smallest)
     lap("fool it (smallest ε, then the slider's)")
     for share in shares:
         pictures.data_url(pictures.attribution(reading.digit, share, pictures.full_scale(share)))
-    for digit in [*to_pixels(load_mnist().train_images[indices]), changed.digit, from_network_input(fooled)[0]]:
+    for digit in [*to_pixels(load_mnist().train_images[indices]), changed.digit, from_network_input(fooled.x)[0]]:
         pictures.data_url(digit.numpy())
-    pictures.data_url(pictures.picture((fooled - reading.x)[0], 1, diverging=True, cell_px=1))
+    pictures.data_url(pictures.picture(fooled.change[None], 1, diverging=True, cell_px=1))
     lap("their pictures (PNG)")
     html.sweep_chart(changed.values.tolist(), changed.sweep.tolist(), 10.0, "Rotate", "°")
     lap("the sweep chart (SVG)")

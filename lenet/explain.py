@@ -92,6 +92,23 @@ def attack(model: Net, x: torch.Tensor, target: int, epsilons: torch.Tensor, ste
     return changed.detach()
 
 
+@dataclass(frozen=True)
+class Fooled:
+    """`x` after a targeted attack at one ε, and what the model makes of it."""
+
+    x: torch.Tensor  # (1, 1, 32, 32) the changed network input
+    probabilities: torch.Tensor  # (10,)
+    change: torch.Tensor  # (28, 28) per pixel, as a share of full brightness: + brighter, - darker
+
+
+def fool(model: Net, x: torch.Tensor, target: int, epsilon: float) -> Fooled:
+    """`attack` at one ε, with the model's reading of the result and the change it made."""
+    changed = attack(model, x, target, torch.tensor([epsilon]))
+    with torch.inference_mode():
+        probabilities = F.softmax(model(changed), dim=1)[0]
+    return Fooled(changed, probabilities, ((changed - x) * MNIST_STD)[0, 0, PAD:-PAD, PAD:-PAD])
+
+
 @torch.inference_mode()
 def _reads_as(model: Net, inputs: torch.Tensor, target: int) -> torch.Tensor:
     return model(inputs).argmax(dim=1) == target

@@ -15,6 +15,7 @@ from lenet.explain import (
     EPSILON_GRID,
     attack,
     blank_canvas,
+    fool,
     integrated_gradients,
     nearest_training_digits,
     sgd_step,
@@ -337,3 +338,12 @@ def test_every_panel_answers_a_scribble_or_says_there_is_no_digit(model):
         assert ((fooled - reading.x) * MNIST_STD).abs().max() <= 0.2 + 1e-5
     print(f"\n{read} scribbles read as digits, {refused} refused")
     assert read and refused  # both paths were taken
+
+
+def test_fool_reports_the_change_it_made_and_the_model_s_reading(model, mnist):
+    x = normalise(mnist.test_images[:1])
+    fooled = fool(model, x, 3, 0.3)
+    assert fooled.change.shape == (28, 28) and fooled.change.abs().max() <= 0.3 + 1e-5
+    torch.testing.assert_close(fooled.change, ((fooled.x - x) * MNIST_STD)[0, 0, PAD:-PAD, PAD:-PAD])
+    with torch.no_grad():
+        torch.testing.assert_close(fooled.probabilities, F.softmax(model(fooled.x), dim=1)[0])

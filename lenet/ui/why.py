@@ -7,9 +7,9 @@ import math
 import streamlit as st
 import torch
 
-from lenet.data import MNIST_STD, from_network_input, load_mnist, to_pixels
-from lenet.explain import attack, integrated_gradients, nearest_training_digits, smallest_fooling_epsilon
-from lenet.inference import Reading, probabilities
+from lenet.data import from_network_input, load_mnist, to_pixels
+from lenet.explain import fool, integrated_gradients, nearest_training_digits, smallest_fooling_epsilon
+from lenet.inference import Reading
 from lenet.likeness import REPRESENTATIONS, RepresentationsUnavailable
 from lenet.model import Net
 from lenet.ui import html, lesson, pictures
@@ -194,20 +194,18 @@ def fool_it(model: Net, reading: Reading) -> None:
     smallest = smallest_fooling_epsilon(model, reading.x, target)
     start = min(1.0, math.ceil(smallest * 100) / 100) if smallest is not None else 0.1
     epsilon = st.slider("ε: the most any pixel may change, as a share of full brightness", 0.0, 1.0, start, 0.01)
-    fooled_x = attack(model, reading.x, target, torch.tensor([epsilon]))
-    fooled_probabilities = probabilities(model, fooled_x)[0]
-    said = int(fooled_probabilities.argmax())
-    change = ((fooled_x - reading.x) * MNIST_STD)[0, 0, 2:-2, 2:-2]  # a share of full brightness per pixel
+    fooled = fool(model, reading.x, target, epsilon)
+    said = int(fooled.probabilities.argmax())
     st.markdown(
         html.gallery(
             [
                 (
-                    pictures.data_url(from_network_input(fooled_x)[0].numpy()),
-                    f"changed: it says {said} ({fooled_probabilities[said]:.0%})",
+                    pictures.data_url(from_network_input(fooled.x)[0].numpy()),
+                    f"changed: it says {said} ({fooled.probabilities[said]:.0%})",
                 ),
                 (
-                    pictures.data_url(pictures.picture(change[None], 1, diverging=True, cell_px=1)),
-                    f"the change: blue brighter, red darker, full colour ±{pictures.full_scale(change):.2f}",
+                    pictures.data_url(pictures.picture(fooled.change[None], 1, diverging=True, cell_px=1)),
+                    f"the change: blue brighter, red darker, full colour ±{pictures.full_scale(fooled.change):.2f}",
                 ),
                 (pictures.data_url(reading.digit.numpy()), f"your digit: {reading.prediction}"),
             ],
