@@ -58,7 +58,7 @@ DIGIT_COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#222222", "#bcbd22", "#17becf",
 )  # fmt: skip
 STRONG = 0.05  # a digit whose probability passes this somewhere gets its colour and a legend entry
-SWEEP_W, SWEEP_H, LEFT, RIGHT, TOP, BOTTOM = 640, 250, 44, 14, 30, 40
+SWEEP_W, SWEEP_H, LEFT, RIGHT, TOP, BOTTOM = 480, 220, 40, 14, 28, 38  # drawn at most 640 px wide
 
 
 def sweep_chart(values: list[float], probabilities: list[list[float]], current: float, label: str, unit: str) -> str:
@@ -77,13 +77,13 @@ def sweep_chart(values: list[float], probabilities: list[list[float]], current: 
     for level in (0, 0.25, 0.5, 0.75, 1):
         parts.append(
             f"<line x1='{LEFT}' x2='{SWEEP_W - RIGHT}' y1='{y(level):.1f}' y2='{y(level):.1f}' stroke='#eee'/>"
-            f"<text x='{LEFT - 6}' y='{y(level) + 4:.1f}' text-anchor='end' font-size='11' fill='gray'>"
+            f"<text x='{LEFT - 6}' y='{y(level) + 4:.1f}' text-anchor='end' font-size='12' fill='gray'>"
             f"{level:.0%}</text>"
         )
     for i in range(5):
         value = low + i * (high - low) / 4
         parts.append(
-            f"<text x='{x(value):.1f}' y='{SWEEP_H - BOTTOM + 16}' text-anchor='middle' font-size='11' fill='gray'>"
+            f"<text x='{x(value):.1f}' y='{SWEEP_H - BOTTOM + 16}' text-anchor='middle' font-size='12' fill='gray'>"
             f"{value:g}{escape(unit)}</text>"
         )
     parts.append(
@@ -109,6 +109,6 @@ def sweep_chart(values: list[float], probabilities: list[list[float]], current: 
             f"&#9644; {digit}</text>"
         )
     return (
-        f"<div data-testid='sweep'><svg viewBox='0 0 {SWEEP_W} {SWEEP_H}' width='100%' role='img' "
-        f"aria-label='each digit&#39;s probability across {escape(label)}'>{''.join(parts)}</svg></div>"
+        f"<div data-testid='sweep'><svg viewBox='0 0 {SWEEP_W} {SWEEP_H}' width='100%' style='max-width:640px' "
+        f"role='img' aria-label='each digit&#39;s probability across {escape(label)}'>{''.join(parts)}</svg></div>"
     )
