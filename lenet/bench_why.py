@@ -19,9 +19,9 @@ import torch
 
 from lenet.checkpoint import pretrained
 from lenet.data import from_network_input, load_mnist, to_pixels
-from lenet.explain import fool, integrated_gradients, nearest_training_digits, sgd_step, smallest_fooling_epsilon
+from lenet.explain import evidence, fool, nearest_training_digits, sgd_step, smallest_fooling_epsilon
 from lenet.inference import read_digit
-from lenet.likeness import TrainingSetRepresentations
+from lenet.likeness import REPRESENTATIONS, TrainingSetRepresentations
 from lenet.model import Net
 from lenet.settings import preset
 from lenet.slots import training_threads
@@ -51,8 +51,8 @@ def after_a_stroke(model: Net, image: np.ndarray) -> dict[str, float]:
 
     reading = read_digit(model, image, min_extent_px=40)
     lap("prediction and feature maps")
-    best, second = reading.probabilities.topk(2).indices.tolist()
-    shares = [integrated_gradients(model, reading.x, digit)[0, 0, 2:-2, 2:-2] for digit in (best, second)]
+    second = reading.runner_up
+    shares = evidence(model, reading.x, (reading.prediction, second))
     lap("where it looked (2 classes)")
     indices, _ = nearest_training_digits(model, reading.x)
     lap("what it finds alike")
@@ -62,7 +62,7 @@ def after_a_stroke(model: Net, image: np.ndarray) -> dict[str, float]:
     fooled = fool(model, reading.x, second, smallest)
     lap("fool it (smallest ε, then the slider's)")
     for share in shares:
-        pictures.data_url(pictures.attribution(reading.digit, share, pictures.full_scale(share)))
+        pictures.data_url(pictures.attribution(reading.digit, share, pictures.full_scale(shares)))
     for digit in [*to_pixels(load_mnist().train_images[indices]), changed.digit, from_network_input(fooled.x)[0]]:
         pictures.data_url(digit.numpy())
     pictures.data_url(pictures.picture(fooled.change[None], 1, diverging=True, cell_px=1))
@@ -73,14 +73,10 @@ def after_a_stroke(model: Net, image: np.ndarray) -> dict[str, float]:
     return seconds
 
 
-def training_speed(during: threading.Event | None, config_images: int) -> float:
-    """images/s of a fast-preset run on the app's thread count."""
+def training_speed(images: int) -> float:
+    """images/s of a fast-preset run."""
     torch.manual_seed(0)
-    config = preset("fast", epochs=1, train_subset=config_images)
-    finished = list(fit(Net(), config, load_mnist()))[-1]
-    if during is not None:
-        during.set()
-    return finished.images_per_second
+    return list(fit(Net(), preset("fast", epochs=1, train_subset=images), load_mnist()))[-1].images_per_second
 
 
 def learner_asking_why(model: Net, images: list[np.ndarray], stop: threading.Event, every_s: float) -> None:
@@ -104,10 +100,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{torch.get_num_threads()} threads, torch {torch.__version__}")
 
     start = time.perf_counter()
-    found = TrainingSetRepresentations.of(model, mnist.train_images)
+    found = REPRESENTATIONS.wait(model)  # as the app works them out, once: the strokes below reuse them
     first_seconds = time.perf_counter() - start
     print(f"training set's representations: {first_seconds:.2f} s for 60,000 digits, {found.nbytes / 1e6:.2f} MB")
-    nearest_training_digits(model, torch.zeros(1, 1, 32, 32))  # the shared set, worked out once
 
     images = [canvas_image(digit) for digit in to_pixels(mnist.test_images[: args.digits])]
     after_a_stroke(model, images[0])  # warm-up
@@ -131,15 +126,16 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(training_threads())  # as the app trains
     alone, with_learner, with_representations = [], [], []
     for pair in range(args.pairs):
-        alone.append(training_speed(None, args.train_images))
+        alone.append(training_speed(args.train_images))
         stop = threading.Event()
         learner = threading.Thread(target=learner_asking_why, args=(model, images, stop, 1.0), daemon=True)
         learner.start()
-        with_learner.append(training_speed(stop, args.train_images))
+        with_learner.append(training_speed(args.train_images))
+        stop.set()
         learner.join()
         busy = threading.Thread(target=TrainingSetRepresentations.of, args=(Net(), mnist.train_images), daemon=True)
         busy.start()
-        with_representations.append(training_speed(None, args.train_images))
+        with_representations.append(training_speed(args.train_images))
         busy.join()
         print(
             f"pair {pair + 1}: training alone {alone[-1]:,.0f} img/s, with a learner drawing every second "

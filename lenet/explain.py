@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from lenet.data import MNIST_STD, PAD, load_mnist, normalise
+from lenet.inference import OutputNotFinite
 from lenet.likeness import REPRESENTATIONS, representation
 from lenet.model import Net
 
@@ -50,6 +51,18 @@ def integrated_gradients(model: Net, x: torch.Tensor, target: int, steps: int = 
     path = baseline + alphas.view(-1, 1, 1, 1) * (x - baseline)
     gradient = _input_gradient(model, path, lambda scores: scores[:, target].sum())
     return (x - baseline) * gradient.mean(dim=0, keepdim=True)
+
+
+def evidence(model: Net, x: torch.Tensor, targets: tuple[int, ...]) -> torch.Tensor:
+    """`integrated_gradients` for each of `targets`, on the 28 x 28 digit (the padding gets none):
+    (len(targets), 28, 28). `OutputNotFinite` where the model's gradients are not numbers."""
+    shares = torch.cat([integrated_gradients(model, x, target)[0, 0, PAD:-PAD, PAD:-PAD][None] for target in targets])
+    if not torch.isfinite(shares).all():
+        raise OutputNotFinite(
+            "Your model's gradients are not numbers for this digit: its weights have grown too large. Reset it "
+            "on the Train page."
+        )
+    return shares
 
 
 def nearest_training_digits(

@@ -40,6 +40,11 @@ class Reading:
     def prediction(self) -> int:
         return int(self.probabilities.argmax())
 
+    @property
+    def runner_up(self) -> int:
+        """The second likeliest digit."""
+        return int(self.probabilities.topk(2).indices[1])
+
 
 class OutputNotFinite(ValueError):
     """The model's output is not a number: weights grown too large (a learning rate far too high)."""

@@ -1,5 +1,6 @@
 """What the browser tests and the load test share: a real `streamlit run` server and Chromium's settings."""
 
+import json
 import math
 import os
 import re
@@ -170,3 +171,23 @@ class Requests:
                 return
             self.page.wait_for_timeout(50)
         raise AssertionError(f"{self.in_flight} requests still in flight after {timeout_s} s")
+
+
+def in_chromium(scenario, *args) -> dict:
+    """Run `scenario(browser, *args)` on a fresh Chromium; print its summary as the last line of stdout."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        summary = scenario(browser, *args)
+        browser.close()
+    print(json.dumps(summary))
+    return summary
+
+
+def report(summary: dict, line: str) -> dict:
+    """Print a scenario's one-line result and every error it saw."""
+    print(line)
+    for error in summary["errors"]:
+        print("  ", error)
+    return summary

@@ -13,24 +13,17 @@ every error. The last line of stdout is one JSON object. Traffic goes to 127.0.0
 
 import argparse
 import itertools
-import json
 import re
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from browser import CHROMIUM, CHROMIUM_FLAGS, IDLE, Server, watch
-from loadtest import TOUR, draw_and_read, open_page, switch_page
-from playwright.sync_api import sync_playwright
+from browser import IDLE, Server, in_chromium, report, watch
+from loadtest import TOUR, draw_and_read, open_page, spread, switch_page
 
 RUN_LIMIT_S = 900  # the most the scenario waits for its runs to end
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 2), "max": round(max(values), 2)} if values else {}
 
 
 class RssSampler(threading.Thread):
@@ -160,15 +153,13 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
         "seconds_after_close": round(time.monotonic() - closed, 1),
         "errors": errors,
     }
-    print(
+    return report(
+        summary,
         f"{summary['page_loads']} page loads: {summary['page_seconds_all']}; draw -> prediction "
         f"{summary['mouse_up_to_prediction_seconds']}; runs {summary['runs']}; RSS idle {rss_idle:.0f} MB "
         f"({rss_idle_trained:.0f} MB once it has trained), "
-        f"peak {summary['rss_mb_peak']:.0f} MB, after close {rss_after:.0f} MB; {len(errors)} errors"
+        f"peak {summary['rss_mb_peak']:.0f} MB, after close {rss_after:.0f} MB; {len(errors)} errors",
     )
-    for error in errors:
-        print("  ", error)
-    return summary
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -178,12 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--train-images", default="all 60,000", help="the Train page's choice: all 60,000, 10,000")
     parser.add_argument("--ttl", type=int, default=120, help="Streamlit's disconnected-session TTL, in seconds")
     args = parser.parse_args(argv)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        summary = classroom(browser, args.sessions, args.starters, args.train_images, args.ttl)
-        browser.close()
-    print(json.dumps(summary))
-    return summary
+    return in_chromium(classroom, args.sessions, args.starters, args.train_images, args.ttl)
 
 
 if __name__ == "__main__":

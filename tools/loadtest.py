@@ -12,7 +12,6 @@ The last line of stdout is one JSON object. Traffic goes to 127.0.0.1 only.
 
 import argparse
 import contextlib
-import json
 import re
 import statistics
 import sys
@@ -20,9 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import CHROMIUM, CHROMIUM_FLAGS, DIGITS, PAGES, Server, draw, wait_idle, watch
+from browser import DIGITS, PAGES, Server, draw, in_chromium, report, wait_idle, watch
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 TOUR = ["Architecture", "Sketch_pad", "Train"]
 
@@ -48,6 +46,10 @@ def switch_page(page, path: str) -> float:
     page.get_by_test_id("stSidebarNav").get_by_text(PAGES[path], exact=True).click()
     wait_idle(page, PAGES[path])
     return time.perf_counter() - started
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "max": round(max(values), 2)} if values else {}
 
 
 def draw_and_read(page, digit: str) -> float:
@@ -161,10 +163,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         "page_seconds_median": round(statistics.median(timings), 2),
         "page_seconds_max": round(max(timings), 2),
         "page_seconds_max_by_page": {path: round(max(seconds), 2) for path, seconds in by_page.items()},
-        "mouse_up_to_prediction_seconds": {
-            "median": round(statistics.median(draws), 2),
-            "max": round(max(draws), 2),
-        },
+        "mouse_up_to_prediction_seconds": spread(draws),
         "rss_mb_one_session": round(rss[1], 1),
         "rss_mb_idle_sessions": round(rss[-1], 1),
         "rss_mb_per_extra_idle_session": round(per_idle_session, 2),
@@ -172,15 +171,13 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         "slots_at_the_end": {"training": training_now, "waiting": waiting_now},
         "errors": errors,
     }
-    print(
+    return report(
+        summary,
         f"{len(timings)} page loads in {browsed:.0f} s of browsing: "
         f"median {summary['page_seconds_median']} s, max {summary['page_seconds_max']} s; "
         f"mouse-up to prediction {summary['mouse_up_to_prediction_seconds']}; "
-        f"RSS while {training} sessions train: {rss_training:.0f} MB; {len(errors)} errors"
+        f"RSS while {training} sessions train: {rss_training:.0f} MB; {len(errors)} errors",
     )
-    for error in errors:
-        print("  ", error)
-    return summary
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -189,12 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--training", type=int, default=3, help="sessions that press Start")
     parser.add_argument("--seconds", type=float, default=30, help="how long the sessions keep browsing")
     args = parser.parse_args(argv)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        summary = run(browser, args.sessions, args.training, args.seconds)
-        browser.close()
-    print(json.dumps(summary))
-    return summary
+    return in_chromium(run, args.sessions, args.training, args.seconds)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,10 @@ import contextlib
 import math
 
 import streamlit as st
-import torch
 
 from lenet.data import from_network_input, load_mnist, to_pixels
-from lenet.explain import fool, integrated_gradients, nearest_training_digits, smallest_fooling_epsilon
-from lenet.inference import Reading
+from lenet.explain import evidence, fool, nearest_training_digits, smallest_fooling_epsilon
+from lenet.inference import OutputNotFinite, Reading
 from lenet.likeness import REPRESENTATIONS, RepresentationsUnavailable
 from lenet.model import Net
 from lenet.ui import html, lesson, pictures
@@ -45,29 +44,22 @@ def start_working_out(ws: Workspace, model: Net) -> None:
             REPRESENTATIONS.lookup(model)
 
 
-def _runner_up(reading: Reading) -> int:
-    return int(reading.probabilities.topk(2).indices[1])
-
-
 def where_it_looked(model: Net, reading: Reading) -> None:
-    best, second = reading.prediction, _runner_up(reading)
-    shares = {digit: integrated_gradients(model, reading.x, digit)[0, 0, 2:-2, 2:-2] for digit in (best, second)}
-    if not all(torch.isfinite(s).all() for s in shares.values()):
-        st.warning(
-            "Your model's gradients are not numbers for this digit (weights grown too large): reset it on "
-            "the Train page."
-        )
+    digits = {reading.prediction: "its answer", reading.runner_up: "the runner-up"}
+    try:
+        shares = evidence(model, reading.x, tuple(digits))
+    except OutputNotFinite as error:
+        st.warning(str(error))
         return
-    scale = max(pictures.full_scale(s) for s in shares.values())
-    captions = {best: f"for {best}, its answer", second: f"for {second}, the runner-up"}
+    scale = pictures.full_scale(shares)  # one scale for both maps, so they compare
     st.markdown(
         html.gallery(
             [
                 (
-                    pictures.data_url(pictures.attribution(reading.digit, shares[d], scale)),
-                    f"{captions[d]} ({reading.probabilities[d]:.0%}): adds up to {shares[d].sum():+.1f}",
+                    pictures.data_url(pictures.attribution(reading.digit, share, scale)),
+                    f"for {digit}, {role} ({reading.probabilities[digit]:.0%}): adds up to {share.sum():+.1f}",
                 )
-                for d in (best, second)
+                for (digit, role), share in zip(digits.items(), shares, strict=True)
             ],
             size_px=168,
             testid="attributions",
@@ -190,7 +182,7 @@ def what_if_panel(model: Net, reading: Reading) -> None:
 
 def fool_it(model: Net, reading: Reading) -> None:
     targets = [d for d in range(10) if d != reading.prediction]
-    target = st.selectbox("Make it say", targets, index=targets.index(_runner_up(reading)))
+    target = st.selectbox("Make it say", targets, index=targets.index(reading.runner_up))
     smallest = smallest_fooling_epsilon(model, reading.x, target)
     start = min(1.0, math.ceil(smallest * 100) / 100) if smallest is not None else 0.1
     epsilon = st.slider("ε: the most any pixel may change, as a share of full brightness", 0.0, 1.0, start, 0.01)
