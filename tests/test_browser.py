@@ -135,9 +135,9 @@ def test_every_page_through_the_sidebar(server, page):
 def test_architecture_shows_the_module(server, page):
     page.goto(f"{server.url}/Architecture")
     wait_idle(page, "Architecture")
-    text = page.get_by_test_id("stCode").first.inner_text()
-    assert "(conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))" in text
-    assert "(fc3): Linear(in_features=84, out_features=10, bias=True)" in text
+    printed = page.get_by_test_id("stCode").filter(has_text="(fc1): Linear")  # print(net), among the code blocks
+    playwright_api.expect(printed).to_contain_text("(conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))")
+    playwright_api.expect(printed).to_contain_text("(fc3): Linear(in_features=84, out_features=10, bias=True)")
     assert page.get_by_text("81,194 weights in all.").is_visible()
     # every step of forward(), the pools and the flatten to 576 included, next to its line
     page.get_by_role("cell", name="torch.flatten", exact=True).wait_for()
