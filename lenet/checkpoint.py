@@ -1,4 +1,4 @@
-"""Checkpoints as a plain dict {"model": state_dict, "config": ..., "history": ...}.
+"""Checkpoints as a plain dict {"model": state_dict, "config": ..., "history": ..., "runs": ...}.
 
 A checkpoint may come from anyone (an upload on a shared server), so reading one is bounded and
 checked before it touches a model: the zip archive `torch.save` writes declares what each record
@@ -18,17 +18,18 @@ from torch import nn
 
 from lenet.events import EpochRecord
 from lenet.model import Net
+from lenet.runlog import MAX_RUNS, from_record
 from lenet.settings import plain_config
 
 MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
 MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpacks
-MAX_PICKLE_BYTES = 1024 * 1024  # the pickled dict itself (a 1,000-epoch history pickles to 62 KB)
+MAX_PICKLE_BYTES = 1024 * 1024  # the pickled dict (a 1,000-epoch history pickles to 62 KB, 20 long runs to 300 KB)
 MAX_RECORDS = 64  # LeNet's 10 tensors and torch's bookkeeping take 16
 MAX_HISTORY = 1_000  # epochs a checkpoint may record
 # Weights up to this size give finite outputs for any input in the normalised range: through the five
 # layers the largest activation stays under 1e30, float32 reaches 3e38 (a test checks it).
 MAX_WEIGHT = 1e4
-KEYS = {"model", "config", "history"}
+KEYS = {"model", "config", "history", "runs"}
 PRETRAINED = Path(__file__).parent / "assets" / "lenet_mnist.pt"
 
 
@@ -37,22 +38,32 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(
-    path: Path | IO[bytes], model: nn.Module, config: dict | None = None, history: list | None = None
+    path: Path | IO[bytes],
+    model: nn.Module,
+    config: dict | None = None,
+    history: list | None = None,
+    runs: list | None = None,
 ) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save({"model": state, "config": config or {}, "history": (history or [])[-MAX_HISTORY:]}, path)
+    checkpoint = {"model": state, "config": config or {}, "history": (history or [])[-MAX_HISTORY:]}
+    if runs:
+        checkpoint["runs"] = runs[-MAX_RUNS:]
+    torch.save(checkpoint, path)
 
 
-def checkpoint_bytes(model: nn.Module, config: dict | None = None, history: list | None = None) -> bytes:
+def checkpoint_bytes(
+    model: nn.Module, config: dict | None = None, history: list | None = None, runs: list | None = None
+) -> bytes:
     buffer = io.BytesIO()
-    save_checkpoint(buffer, model, config, history)
+    save_checkpoint(buffer, model, config, history, runs)
     return buffer.getvalue()
 
 
 def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
     """Read and check a checkpoint for `model` without changing it; return the checkpoint.
 
-    Its "history" comes back as checked, plain records (`EpochRecord.to_dict()`).
+    Its "history" comes back as checked, plain records (`EpochRecord.to_dict()`), its "runs" as
+    records `runlog.from_record` accepts.
     """
     try:
         raw = Path(source).read_bytes() if isinstance(source, Path) else bytes(source)
@@ -71,7 +82,7 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
     if unknown := [key for key in checkpoint if key not in KEYS]:
         raise CheckpointError(
             f"unexpected entries: {', '.join(map(_name, unknown))[:200]}; a LeNet checkpoint holds "
-            "model, config and history"
+            "model, config, history and runs"
         )
     _check_weights(checkpoint["model"], model)
     try:
@@ -79,7 +90,12 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
         records = history_records(checkpoint.get("history") or [])
     except ValueError as error:
         raise CheckpointError(f"its config or training history is not valid: {error}") from None
-    return {"model": checkpoint["model"], "config": config, "history": [record.to_dict() for record in records]}
+    try:
+        runs = run_records(checkpoint.get("runs") or [])
+    except ValueError as error:
+        raise CheckpointError(f"its record of training runs is not valid: {error}") from None
+    history = [record.to_dict() for record in records]
+    return {"model": checkpoint["model"], "config": config, "history": history, "runs": runs}
 
 
 def _name(key: object) -> str:
@@ -139,6 +155,17 @@ def history_records(history: object) -> list[EpochRecord]:
     if len(history) > MAX_HISTORY:
         raise ValueError(f"the history has {len(history):,} epochs; at most {MAX_HISTORY:,} are kept")
     return [EpochRecord.from_dict(record) for record in history]
+
+
+def run_records(runs: object) -> list[dict]:
+    """A checkpoint's "runs", checked run by run (ValueError says what is wrong)."""
+    if not isinstance(runs, list):
+        raise ValueError("the runs are not a list")
+    if len(runs) > MAX_RUNS:
+        raise ValueError(f"it records {len(runs):,} runs; at most {MAX_RUNS} are kept")
+    for run in runs:
+        from_record(run)
+    return runs
 
 
 def load_checkpoint(source: Path | bytes, model: nn.Module) -> dict:

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from lenet.evaluate import Evaluation
 from lenet.settings import plain_config
+from lenet.snapshots import Snapshot
 
 
 class Outcome(StrEnum):
@@ -47,7 +48,7 @@ class Finished:
     optimizer_state: dict = field(repr=False)
 
 
-Event = Steps | EpochEnd | Finished
+Event = Steps | EpochEnd | Finished | Snapshot
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
-"""A training run as a page draws it: its state, losses and epochs, written under its lock."""
+"""A training run as a page draws it: its state, losses, epochs and snapshots, written under its lock."""
 
 import threading
+import uuid
+from array import array
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from lenet.data import TRAIN_IMAGES
 from lenet.evaluate import Evaluation
-from lenet.events import EpochRecord
+from lenet.events import EpochEnd, EpochRecord, Event, Finished, Steps
 from lenet.settings import TrainConfig
+from lenet.slots import SLOTS, RunSlots
+from lenet.snapshots import Snapshot
 
 
 class RunState(StrEnum):
@@ -34,13 +38,21 @@ class TrainingRun:
     first_epoch: int = 1  # the number its first epoch has in the model's history
     state: RunState = RunState.STARTING
     message: str = ""
-    losses: list[float] = field(default_factory=list)
+    losses: array = field(default_factory=lambda: array("f"))  # float32: 4 bytes a step
+    loss_stride: int = 1  # steps per value of `losses`: 1, or more for a run read from a checkpoint
     total_steps: int = 0
     epoch: int = 0
     images_per_second: float = 0.0
     epochs: list[EpochRecord] = field(default_factory=list)  # one record per finished epoch
     evaluation: Evaluation | None = None
+    end_accuracy: float | None = None  # test accuracy of the weights it ended with
     optimizer_state: dict | None = field(default=None, repr=False)  # the momentum, once the run has ended
+    number: int = 0  # "run 3": its place among the session's runs
+    start: str = ""  # where its weights came from: "from scratch, start seed 0", "the pretrained weights"...
+    init_seed: int | None = None  # the start seed of a run from scratch: the same seed, the same first weights
+    snapshots: list[Snapshot] = field(default_factory=list, repr=False)  # for the time machine
+    accuracy_points: list[tuple[int, float]] = field(default_factory=list)  # (step, accuracy on the probe digits)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -53,7 +65,13 @@ class TrainingRun:
     def view(self) -> "TrainingRun":
         """A consistent copy of the run for drawing, taken under the lock (its losses too: for charts)."""
         with self.lock:
-            return replace(self, losses=list(self.losses), epochs=list(self.epochs))
+            return replace(
+                self,
+                losses=self.losses[:],
+                epochs=list(self.epochs),
+                snapshots=list(self.snapshots),
+                accuracy_points=list(self.accuracy_points),
+            )
 
     def epochs_so_far(self) -> list[EpochRecord]:
         """The records of its finished epochs, without copying every loss as `view` does."""
@@ -68,8 +86,60 @@ class TrainingRun:
     def final_accuracy(self) -> float | None:
         """Test accuracy of the model it left, once it has ended; None while it goes on."""
         with self.lock:
-            ended = not self.state.active and self.evaluation is not None
-            return self.evaluation.accuracy if ended else None
+            return self.end_accuracy if not self.state.active else None
+
+    @property
+    def steps_trained(self) -> int:
+        return len(self.losses) * self.loss_stride
+
+    @property
+    def label(self) -> str:
+        return f"run {self.number}"
+
+    def snapshot_steps(self) -> list[int]:
+        with self.lock:
+            return [snapshot.step for snapshot in self.snapshots]
+
+    def snapshot_at(self, step: int) -> Snapshot | None:
+        with self.lock:
+            return next((snapshot for snapshot in self.snapshots if snapshot.step == step), None)
+
+    def set_state(self, state: RunState, message: str = "") -> None:
+        with self.lock:
+            self.state, self.message = state, message
+
+    def record(self, event: Event) -> None:
+        """What `fit` reports, written under the lock (from the training thread)."""
+        with self.lock:
+            if isinstance(event, Snapshot):
+                self.snapshots.append(event)
+            elif isinstance(event, Steps):
+                self.losses.extend(event.losses)
+                self.total_steps, self.epoch = event.total_steps, event.epoch
+                self.images_per_second = event.images_per_second
+            elif isinstance(event, EpochEnd):
+                self.epochs.append(EpochRecord.of(event, self.first_epoch + event.epoch - 1, self.config.to_dict()))
+                self.evaluation = event.evaluation
+            elif isinstance(event, Finished):
+                self.state, self.message = RunState(event.reason), event.message
+                self.evaluation, self.optimizer_state = event.evaluation, event.optimizer_state
+                self.end_accuracy = event.evaluation.accuracy
+
+    def measured(self, snapshot: Snapshot) -> None:
+        """`snapshot` again, with its accuracy: it takes the unmeasured one's place, if that is still kept."""
+        with self.lock:
+            self.snapshots = [snapshot if s.step == snapshot.step else s for s in self.snapshots]
+            self.accuracy_points = sorted([*self.accuracy_points, (snapshot.step, snapshot.accuracy)])
+
+    def retire(self) -> None:
+        """Once another run has started: drop what only the latest run needs, its 10,000 test
+        predictions and its momentum (330 KB); a comparison needs neither."""
+        with self.lock:
+            self.evaluation = self.optimizer_state = None
+
+    def forget_snapshots(self) -> None:
+        with self.lock:
+            self.snapshots = []
 
     @property
     def steps_per_epoch(self) -> int:
@@ -86,3 +156,20 @@ class TrainingRun:
         if not done or not self.images_per_second:
             return None
         return (self.total_steps - done) * self.config.batch_size / self.images_per_second
+
+
+def place_in_line(run: TrainingRun | None, slots: RunSlots = SLOTS) -> int | None:
+    """Where `run` waits for a training slot: 1 is next; None when not waiting."""
+    return slots.place(run) if run is not None else None
+
+
+def expected_wait_s(run: TrainingRun | None, slots: RunSlots = SLOTS) -> float | None:
+    """Roughly how long `run` still waits: the images of the runs ahead of it at the speed they
+    train now; None while none of them has reported a speed."""
+    if place_in_line(run, slots) is None:
+        return 0.0
+    ahead = [other.view() for other in slots.ahead(run)]
+    speeds = [other.images_per_second for other in ahead if other.images_per_second]
+    if not speeds:
+        return None
+    return sum(other.images_left() for other in ahead) / (sum(speeds) / len(speeds) * slots.limit)

@@ -18,6 +18,7 @@ from lenet.devices import CHANNELS_LAST_DEVICES, autocast_dtype, resolve_device
 from lenet.evaluate import evaluate
 from lenet.events import EpochEnd, Event, Finished, Outcome, Steps
 from lenet.settings import TrainConfig
+from lenet.snapshots import Snapshot, SnapshotTaker, plan
 from lenet.steppers import Problem, Stepper, learning_rates, make_optimizer, make_stepper, restore_momentum
 
 PULL_EVERY_S = 0.25  # how often step losses come back to the host: often enough for a live chart
@@ -46,11 +47,14 @@ def fit(
     data: Mnist,
     stop: threading.Event | None = None,
     optimizer_state: dict | None = None,
+    snapshots: bool = False,
 ) -> Iterator[Event]:
     """Train `model` in place on `config.device`, yielding progress; the last event is `Finished`.
 
     Setting `stop` ends the run between two steps, with the model as it was after the last one.
     A non-finite loss ends it too, with the last weights that gave finite losses put back.
+    With `snapshots`, the weights at the steps `snapshots.plan` picks come out as `Snapshot`
+    events (not yet measured), the weights the run ends with last (completed, stopped or diverged).
     """
     device = resolve_device(config.device)
     stop = stop or threading.Event()
@@ -72,6 +76,10 @@ def fit(
     stepper = make_stepper(problem, config.cuda_graph)
     generator = torch.Generator().manual_seed(config.seed)
     guard = LastGoodWeights(model)
+    steps = plan(steps_per_epoch * config.epochs, steps_per_epoch) if snapshots else []
+    taker = SnapshotTaker(model, steps)
+    taker.take(0)
+    yield from taker.collect()
     train_seconds, images_seen, epochs_completed = 0.0, 0, 0
     outcome, message = Outcome.COMPLETED, f"trained {config.epochs} epochs"
 
@@ -79,7 +87,9 @@ def fit(
         order = torch.randperm(len(images), generator=generator).to(device, non_blocking=True)
         losses = torch.empty(steps_per_epoch, device=device)
         started = time.perf_counter()
-        pulled, cut = yield from _epoch(stepper, order, losses, epoch, config.epochs, batch_size, stop, guard, started)
+        pulled, cut = yield from _epoch(
+            stepper, order, losses, epoch, config.epochs, batch_size, stop, guard, taker, started
+        )
         images_seen += pulled * batch_size
         if cut is not None:
             outcome, message = cut
@@ -94,6 +104,9 @@ def fit(
         if outcome == Outcome.DIVERGED:
             optimizer.state.clear()  # the momentum buffers are poisoned too
         evaluation = evaluate(model, test_images, test_labels)
+    if snapshots:  # the weights it ends with, whatever the plan
+        taker.take(images_seen // batch_size, planned_only=False)
+        yield from taker.collect()
     yield Finished(
         reason=outcome,
         message=message,
@@ -114,9 +127,10 @@ def _epoch(
     batch_size: int,
     stop: threading.Event,
     guard: LastGoodWeights,
+    taker: SnapshotTaker,
     started: float,
-) -> Generator[Steps, None, tuple[int, tuple[Outcome, str] | None]]:
-    """One pass over `order`, yielding `Steps` as losses come back.
+) -> Generator[Steps | Snapshot, None, tuple[int, tuple[Outcome, str] | None]]:
+    """One pass over `order`, yielding `Steps` as losses come back, and the snapshots taken meanwhile.
 
     Returns the number of steps whose losses came back, and the outcome and message if the epoch
     was cut short (stopped, or diverged).
@@ -127,16 +141,20 @@ def _epoch(
     while done < steps:
         stopping = stop.is_set()
         if not stopping:
-            n = min(stepper.steps_per_call, steps - done)
+            first = (epoch - 1) * steps + done
+            n = min(stepper.steps_per_call, steps - done, taker.steps_to_next(first) or steps)  # lands on planned steps
             batches = order[done * batch_size : (done + n) * batch_size]
-            stepper(batches, (epoch - 1) * steps + done, losses[done : done + n])
+            stepper(batches, first, losses[done : done + n])
             done += n
+            taker.take(first + n)
         now = time.perf_counter()
         if not stopping and now - last_pull < PULL_EVERY_S and done < steps:
             continue
         if done > pulled:  # a stop pulls the last losses too: the run reports every step it trained
             chunk = losses[pulled:done]
-            if not guard.check(chunk):  # the one host sync per chunk
+            finite = guard.check(chunk)  # the one host sync per chunk
+            taken = taker.collect(finite)
+            if not finite:
                 message = (
                     f"the loss stopped being finite in epoch {epoch}, near step {done}: the learning rate is "
                     "probably too high. The last weights with a finite loss were restored."
@@ -145,6 +163,7 @@ def _epoch(
             values, now = chunk.tolist(), time.perf_counter()
             rate = done * batch_size / (now - started)
             yield Steps(epoch, (epoch - 1) * steps + pulled, values, steps * epochs, rate)
+            yield from taken
             pulled, last_pull = done, now
         if stopping:
             step = (epoch - 1) * steps + done

@@ -15,16 +15,18 @@ from collections.abc import Callable
 
 import torch
 
-from lenet.checkpoint import checkpoint_bytes, history_records, read_checkpoint
+from lenet.checkpoint import checkpoint_bytes, history_records, pretrained, read_checkpoint
 from lenet.data import Mnist, load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import misclassified
-from lenet.events import EpochEnd, EpochRecord, Finished, Steps
+from lenet.events import EpochRecord, Steps
 from lenet.explain import Lesson, sgd_step
 from lenet.model import Net
+from lenet.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.runs import RunState, TrainingRun
 from lenet.settings import TrainConfig
 from lenet.slots import SLOTS, RunSlots, training_threads
+from lenet.snapshots import PROBE, Snapshot, probe
 from lenet.train import fit
 
 OWNER_GRACE_S = 3.0  # a run whose browser session is gone this long is stopped
@@ -46,14 +48,24 @@ def live_workspaces() -> list["Workspace"]:
 class Workspace:
     """A model with everything that belongs to it: one per browser session."""
 
-    def __init__(self, model: Net, origin: str, history: list[EpochRecord]):
+    def __init__(
+        self,
+        model: Net,
+        origin: str,
+        history: list[EpochRecord],
+        runs: RunLog | None = None,
+        init_seed: int | None = None,
+    ):
         self.model = model
         self.origin = origin  # "pretrained", "random init" or "uploaded <name>"
+        self.init_seed = init_seed  # the start seed that drew these weights, for random ones
+        self.runs = runs or RunLog()  # the session's runs: a workspace that replaces this one takes them over
         self.inherited_epochs = len(history)  # epochs that came with the weights
         self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
         self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
         self.run: TrainingRun | None = None
         self.lessons = 0  # single SGD steps taught on the learner's own drawings
+        self._lessons_before_run = 0  # of those, the ones taught before the last run started
         self._before_lessons: list[dict[str, torch.Tensor]] = []  # the weights before each, for undo
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
@@ -74,7 +86,7 @@ class Workspace:
         if time.monotonic() - self._owner_missing_since < after_s:
             return False
         self.model = self._published = self.run = None
-        self._past, self._before_lessons = [], []
+        self._past, self._before_lessons, self.runs = [], [], RunLog()
         return True
 
     @classmethod
@@ -82,15 +94,28 @@ class Workspace:
         """From a checkpoint that `read_checkpoint` has validated."""
         model = Net()
         model.load_state_dict(checkpoint["model"])
-        return cls(model, origin, history_records(checkpoint.get("history") or []))
+        runs = RunLog.from_records(checkpoint.get("runs") or [])
+        return cls(model, origin, history_records(checkpoint.get("history") or []), runs)
 
     @classmethod
     def from_random_init(cls, seed: int | None = None) -> "Workspace":
-        """Fresh weights, as `Net()` draws them; from `seed` when given."""
+        """Fresh weights, as `Net()` draws them; from `seed` when given: the same seed, bit for bit the same weights."""
         with torch.random.fork_rng(enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)
-            return cls(Net(), "random init", [])
+            return cls(Net(), "random init", [], init_seed=seed)
+
+    @classmethod
+    def as_run_started(cls, run: TrainingRun) -> "Workspace":
+        """The weights `run` started from, bit for bit: its start seed's, or the pretrained ones."""
+        if run.init_seed is not None:
+            return cls.from_random_init(run.init_seed)
+        if run.start == FROM_PRETRAINED:
+            return cls.from_checkpoint(pretrained(), "pretrained")
+        raise Busy(
+            f"{run.label} started from {run.start}: only a run from scratch or from the pretrained weights "
+            "can be started again alike."
+        )
 
     @classmethod
     def from_upload(cls, raw: bytes, name: str) -> "Workspace":
@@ -102,11 +127,17 @@ class Workspace:
         if self.training:
             raise Busy("Stop the training run first: it is still changing this model.")
         other.owner_alive = self.owner_alive
+        self.runs.merge(other.runs)
+        other.runs = self.runs
         return other
 
     def download(self) -> bytes:
-        """The current weights and history as a checkpoint file."""
-        return checkpoint_bytes(self.inference_model(), history=[r.to_dict() for r in self.history])
+        """The current weights, history and the session's ended runs (without their snapshots) as a checkpoint file."""
+        return checkpoint_bytes(
+            self.inference_model(),
+            history=[r.to_dict() for r in self.history],
+            runs=self.runs.records(),
+        )
 
     @property
     def training(self) -> bool:
@@ -170,21 +201,6 @@ class Workspace:
         self.lessons -= 1
         self._publish()
 
-    def place_in_line(self, slots: RunSlots = SLOTS) -> int | None:
-        """Where this workspace's run waits for a training slot: 1 is next; None when not waiting."""
-        return slots.place(self.run) if self.run is not None else None
-
-    def expected_wait_s(self, slots: RunSlots = SLOTS) -> float | None:
-        """Roughly how long this workspace's run still waits: the images of the runs ahead of it at
-        the speed they train now; None while none of them has reported a speed."""
-        if self.place_in_line(slots) is None:
-            return 0.0
-        ahead = [run.view() for run in slots.ahead(self.run)]
-        speeds = [run.images_per_second for run in ahead if run.images_per_second]
-        if not speeds:
-            return None
-        return sum(run.images_left() for run in ahead) / (sum(speeds) / len(speeds) * slots.limit)
-
     def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
         """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""
         if self.run is None or self.run.active or self.run.evaluation is None:
@@ -200,12 +216,22 @@ class Workspace:
             raise Busy("A run is already going: stop it first.")
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
         momentum = None
+        start = start_description(self.origin, self.init_seed, self.run, self.lessons - self._lessons_before_run)
+        self._lessons_before_run = self.lessons
         self._before_lessons = []  # undoing a lesson after a run would undo the run as well
         if self.run is not None:  # the last run has ended: its epochs join the history
             self._past += self.run.epochs
             self._past_partial_steps += self.run.partial_steps()
             momentum = self.run.optimizer_state
-        self.run = run = TrainingRun(config, device=str(device), first_epoch=len(self._past) + 1)
+        self.run = run = TrainingRun(
+            config,
+            device=str(device),
+            first_epoch=len(self._past) + 1,
+            number=self.runs.next_number,
+            start=start,
+            init_seed=self.init_seed if start.startswith("from scratch") else None,
+        )
+        self.runs.add(run)
         run.thread = threading.Thread(
             target=self._train, args=(run, data, slots, momentum), name="lenet-training", daemon=True
         )
@@ -234,43 +260,27 @@ class Workspace:
         run.stop_requested.set()
         return True
 
-    def _set_state(self, run: TrainingRun, state: RunState, message: str = "") -> None:
-        with run.lock:
-            run.state, run.message = state, message
-
     def _train(self, run: TrainingRun, data: Callable[[], Mnist], slots: RunSlots, momentum: dict | None) -> None:
-        self._set_state(run, RunState.QUEUED)
+        run.set_state(RunState.QUEUED)
         if not slots.wait_for_turn(run, lambda: run.stop_requested.is_set() or self._owner_gone(run)):
-            self._set_state(run, RunState.STOPPED, "stopped while waiting for a training slot")
+            run.set_state(RunState.STOPPED, "stopped while waiting for a training slot")
             return
         try:
-            self._set_state(run, RunState.LOADING)
+            run.set_state(RunState.LOADING)
             mnist = data()
             torch.set_num_threads(training_threads(slots))
-            self._set_state(run, RunState.TRAINING)
-            for event in fit(self.model, run.config, mnist, run.stop_requested, momentum):
-                self._record(run, event)
+            run.set_state(RunState.TRAINING)
+            digits = probe(mnist.test_images, mnist.test_labels)
+            for event in fit(self.model, run.config, mnist, run.stop_requested, momentum, snapshots=True):
+                run.record(event)
+                if isinstance(event, Snapshot):
+                    PROBE.submit(event, *digits, run.measured)
+                elif isinstance(event, Steps):
+                    self._publish()
                 self._owner_gone(run)
         except Exception as error:  # shown on the page; the thread must never die silently
-            self._set_state(run, RunState.FAILED, f"{type(error).__name__}: {error}")
+            run.set_state(RunState.FAILED, f"{type(error).__name__}: {error}")
         finally:
             slots.leave(run)
             self.model.to("cpu")
             self._publish()
-
-    def _record(self, run: TrainingRun, event: Steps | EpochEnd | Finished) -> None:
-        if isinstance(event, Steps):
-            with run.lock:
-                run.losses.extend(event.losses)
-                run.total_steps, run.epoch = event.total_steps, event.epoch
-                run.images_per_second = event.images_per_second
-            self._publish()
-        elif isinstance(event, EpochEnd):
-            record = EpochRecord.of(event, run.first_epoch + event.epoch - 1, run.config.to_dict())
-            with run.lock:
-                run.epochs.append(record)
-                run.evaluation = event.evaluation
-        else:
-            with run.lock:
-                run.state, run.message = RunState(event.reason), event.message
-                run.evaluation, run.optimizer_state = event.evaluation, event.optimizer_state

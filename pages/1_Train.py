@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lenet.checkpoint import CheckpointError
-from lenet.runs import RunState
+from lenet.runs import RunState, expected_wait_s, place_in_line
 from lenet.slots import SLOTS
 from lenet.ui import charts, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
@@ -56,9 +56,9 @@ def live() -> None:
         st.rerun()  # the run just ended: show the results and stop polling
     if run.state == RunState.QUEUED:
         training, _ = SLOTS.busy()
-        wait = ws.expected_wait_s()
+        wait = expected_wait_s(ws.run)
         st.info(
-            f"Waiting for a training slot: you are number {ws.place_in_line() or 1} in line"
+            f"Waiting for a training slot: you are number {place_in_line(ws.run) or 1} in line"
             + (
                 f", about {wait / 60:.0f} min to go"
                 if wait and wait >= 90

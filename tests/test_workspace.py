@@ -8,8 +8,10 @@ import torch
 
 from lenet.checkpoint import PRETRAINED, read_checkpoint
 from lenet.model import Net
+from lenet.runs import expected_wait_s, place_in_line
 from lenet.settings import preset
 from lenet.slots import RunSlots
+from lenet.snapshots import PROBE
 from lenet.workspace import OWNER_GRACE_S, Workspace
 
 LONG = preset("tutorial", epochs=5)  # minutes of work: every test here stops it
@@ -57,9 +59,9 @@ def test_runs_beyond_the_limit_wait_in_line(mnist):
     wait_until(lambda: first.run.images_per_second > 0)
     # the wait is the images still ahead at the speed the first run trains: the third waits a whole run longer
     one_run = LONG.epochs * (60_000 // LONG.batch_size) * LONG.batch_size / first.run.images_per_second
-    assert 0 < second.expected_wait_s(slots) <= one_run
-    assert third.expected_wait_s(slots) == pytest.approx(second.expected_wait_s(slots) + one_run, rel=0.05)
-    assert first.expected_wait_s(slots) == 0.0 and first.place_in_line(slots) is None  # it trains
+    assert 0 < expected_wait_s(second.run, slots) <= one_run
+    assert expected_wait_s(third.run, slots) == pytest.approx(expected_wait_s(second.run, slots) + one_run, rel=0.05)
+    assert expected_wait_s(first.run, slots) == 0.0 and place_in_line(first.run, slots) is None  # it trains
 
     third.stop(wait=10)  # leaving the line
     assert third.run.state == "stopped" and slots.busy() == (1, 1)
@@ -83,6 +85,7 @@ def test_a_run_stops_soon_after_its_session_ends(mnist):
     assert not run.thread.is_alive(), "the training thread outlived its session"
     print(f"\ntraining thread ended {time.monotonic() - ended:.1f} s after its session")
     assert run.state == "stopped"
+    assert PROBE.wait(timeout=30)  # the snapshots' accuracies, measured after the run: then that thread ends too
     assert threading.active_count() == threads_before
     assert all(torch.isfinite(p).all() for p in ws.inference_model().parameters())
 
