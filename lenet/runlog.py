@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from lenet.events import EpochRecord
 from lenet.runs import RunState, TrainingRun
-from lenet.settings import TrainConfig, plain_config
+from lenet.settings import TrainConfig, plain_config, preset_name, settings
 
 FROM_PRETRAINED = "the pretrained weights"
 MAX_RUNS = 20  # runs a session keeps, and a checkpoint may carry
@@ -83,6 +83,29 @@ class RunLog:
     @classmethod
     def from_records(cls, records: list) -> "RunLog":
         return cls([from_record(record) for record in records])
+
+
+def compare(runs: list[TrainingRun]) -> list[tuple[str, list[str], bool]]:
+    """The runs' settings and results side by side: (what, each run's value as text, whether they differ)."""
+    views = [run.view() for run in runs]
+    rows = [
+        ("Start", [view.start for view in views]),
+        ("Preset", [preset_name(view.config) for view in views]),
+        *[
+            (how.label, [how.name_of(getattr(view.config, f.name)) for view in views])
+            for f, how in settings()
+            if how.page is not None and f.name != "device"
+        ],
+        ("Device", [view.device for view in views]),
+        ("Outcome", [str(view.state) for view in views]),
+        ("Steps trained", [f"{view.steps_trained:,}" for view in views]),
+        ("Test accuracy (10,000 digits)", [_percent(view.end_accuracy) for view in views]),
+    ]
+    return [(what, values, len(set(values)) > 1) for what, values in rows]
+
+
+def _percent(accuracy: float | None) -> str:
+    return f"{accuracy:.2%}" if accuracy is not None else "-"
 
 
 def start_description(origin: str, init_seed: int | None, after: TrainingRun | None, lessons: int) -> str:

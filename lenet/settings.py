@@ -152,3 +152,15 @@ PRESET_HELP = "tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial.
 
 def preset(name: str, **overrides: object) -> TrainConfig:
     return replace(PRESETS[name], **overrides)
+
+
+OPTIMISATION = ("batch_size", "lr", "momentum", "nesterov", "weight_decay", "schedule")  # what a preset fixes
+
+
+def preset_name(config: TrainConfig) -> str:
+    """The preset whose optimisation settings `config` has, or "custom"."""
+    chosen = config.to_dict()
+    for name, settings_of_preset in PRESETS.items():
+        if all(chosen[key] == settings_of_preset.to_dict()[key] for key in OPTIMISATION):
+            return name
+    return "custom"

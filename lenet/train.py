@@ -81,7 +81,7 @@ def fit(
     taker.take(0)
     yield from taker.collect()
     train_seconds, images_seen, epochs_completed = 0.0, 0, 0
-    outcome, message = Outcome.COMPLETED, f"trained {config.epochs} epochs"
+    outcome, message = Outcome.COMPLETED, f"trained {config.epochs} epoch{'s' * (config.epochs != 1)}"
 
     for epoch in range(1, config.epochs + 1):
         order = torch.randperm(len(images), generator=generator).to(device, non_blocking=True)

@@ -19,7 +19,7 @@ from lenet.checkpoint import checkpoint_bytes, history_records, pretrained, read
 from lenet.data import Mnist, load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import misclassified
-from lenet.events import EpochRecord, Steps
+from lenet.events import EpochRecord, Finished, Steps
 from lenet.explain import Lesson, sgd_step
 from lenet.model import Net
 from lenet.runlog import FROM_PRETRAINED, RunLog, start_description
@@ -30,6 +30,7 @@ from lenet.snapshots import PROBE, Snapshot, probe
 from lenet.train import fit
 
 OWNER_GRACE_S = 3.0  # a run whose browser session is gone this long is stopped
+PROBE_GRACE_S = 10.0  # how long an ending run waits for the accuracy of its last snapshots
 UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
 
 
@@ -272,6 +273,8 @@ class Workspace:
             run.set_state(RunState.TRAINING)
             digits = probe(mnist.test_images, mnist.test_labels)
             for event in fit(self.model, run.config, mnist, run.stop_requested, momentum, snapshots=True):
+                if isinstance(event, Finished):  # the run's accuracy points complete by the time it ends
+                    PROBE.wait(timeout=PROBE_GRACE_S)
                 run.record(event)
                 if isinstance(event, Snapshot):
                     PROBE.submit(event, *digits, run.measured)

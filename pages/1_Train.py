@@ -5,7 +5,7 @@ import streamlit as st
 from lenet.checkpoint import CheckpointError
 from lenet.runs import RunState, expected_wait_s, place_in_line
 from lenet.slots import SLOTS
-from lenet.ui import charts, pictures, session, words
+from lenet.ui import charts, compare, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
 from lenet.workspace import Busy, Workspace
 
@@ -19,21 +19,33 @@ running = ws.training
 FROM_SCRATCH, KEEP_TRAINING = "from scratch: new random weights", "keep training this model"
 with st.container(border=True):
     settings_form()
-    start_from = st.radio(
+    where, seed = st.columns([3, 1], vertical_alignment="bottom")
+    start_from = where.radio(
         "Start from",
         [FROM_SCRATCH, KEEP_TRAINING],
         index=0 if ws.untouched_pretrained else 1,
         horizontal=True,
         disabled=running,
-        help="From scratch, the loss falls from about 2.3 and the accuracy climbs from 10 %; the seed above "
-        "also draws the first weights, so two runs with the same seed start alike.",
+        help="From scratch, the loss falls from about 2.3 and the accuracy climbs from 10 %.",
+    )
+    seed.number_input(
+        "Start seed",
+        0,
+        2**31 - 1,
+        key=session.remembered("init_seed", 0),
+        on_change=session.remember,
+        args=("init_seed",),
+        disabled=running or start_from != FROM_SCRATCH,
+        help="Draws the first weights of a run from scratch: the same seed, bit for bit the same start, "
+        "so two runs compare their settings, not their luck.",
     )
     start, stop, note = st.columns([1, 1, 4])
     if running:
         note.caption("One run at a time: Stop this one to start another. Other pages keep working meanwhile.")
     if start.button("Start", type="primary", disabled=running):
         try:
-            session.start_training(chosen_config(), from_scratch=start_from == FROM_SCRATCH)
+            init_seed = int(session.remembered_values()["init_seed"])
+            session.start_training(chosen_config(), from_scratch=start_from == FROM_SCRATCH, init_seed=init_seed)
             st.rerun()
         except (ValueError, Busy) as error:
             st.error(str(error))
@@ -82,7 +94,13 @@ def live() -> None:
     accuracy = run.evaluation.accuracy if run.evaluation is not None else None  # the last epoch's, or the end's
     m[3].metric("Test accuracy", f"{accuracy:.2%}" if accuracy is not None else "-")
     if run.losses:
-        st.plotly_chart(charts.loss_chart(run.losses, run.steps_per_epoch), key="loss-chart")
+        st.plotly_chart(
+            charts.loss_chart(run.losses, run.steps_per_epoch, run.accuracy_points, run.loss_stride), key="loss-chart"
+        )
+        st.caption(
+            "Green: the accuracy on 1,000 fixed test digits at each snapshot the run keeps (steps 0, 1, 2, 4, 8, ... "
+            "and each epoch's end); scrub through them on the Sketch pad and the Architecture page."
+        )
     if run.epochs:
         st.dataframe(
             [
@@ -119,6 +137,8 @@ if ws.run is not None and not ws.run.active and ws.run.evaluation is not None:
             width=64,
         )
 
+compare.your_runs(ws)
+
 st.subheader("Checkpoint")
 down, up = st.columns(2)
 down.download_button(
@@ -126,7 +146,7 @@ down.download_button(
     ws.download,  # serialised only when clicked
     "lenet_mnist.pt",
     disabled=running,
-    help="A plain PyTorch checkpoint: {'model', 'config', 'history'}",
+    help="A plain PyTorch checkpoint: {'model', 'config', 'history', 'runs'}; your runs come back with it.",
 )
 upload = up.file_uploader("Load a checkpoint", type=["pt", "pth"], disabled=running)
 if upload is not None and st.session_state.get("loaded_checkpoint") != upload.file_id:

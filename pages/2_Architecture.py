@@ -4,12 +4,13 @@ import streamlit as st
 
 from lenet.anatomy import forward_table, parameter_table, walkthrough
 from lenet.model import parameter_count
-from lenet.ui import pictures, session
+from lenet.ui import pictures, session, timemachine
 
 ws = session.page("Architecture", "🧩")
-model = ws.inference_model()
 st.title("Architecture")
 st.caption("The network of PyTorch's tutorial, layer by layer, with the current weights of your model.")
+model, past = timemachine.choose(ws)
+timemachine.banner(past)
 
 st.subheader("print(net)")
 st.code(str(model), language="text")

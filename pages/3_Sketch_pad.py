@@ -5,12 +5,14 @@ from streamlit_drawable_canvas import st_canvas
 
 from lenet.inference import OutputNotFinite, read_digit
 from lenet.preprocess import NotADigit, read_image
-from lenet.ui import html, pictures, session, why
+from lenet.ui import html, pictures, session, timemachine, why
 
 BRUSH_PX = 20
 ws = session.page("Sketch pad", "✏️")
 st.title("Sketch pad")
 st.caption("Draw a digit with your mouse or finger: the model reads it the way it read MNIST, 28 x 28 pixels, centred.")
+model, past = timemachine.choose(ws)
+timemachine.banner(past)
 
 draw, result = st.columns([1, 1], gap="large")
 with draw:
@@ -38,8 +40,9 @@ with draw:
                 st.error(f"That file can't be used: {error}")
 
 with result:
-    model, reading = ws.inference_model(), None
-    why.start_working_out(ws, model)
+    reading = None
+    if not past:
+        why.start_working_out(ws, model)
     try:
         if image is None:
             raise NotADigit("Nothing drawn yet: draw a digit.")
@@ -52,7 +55,9 @@ with result:
     else:
         probs = reading.probabilities
         verdict = f"Prediction, {probs[reading.prediction]:.0%} sure"
-        if ws.training:
+        if past:
+            verdict += " (the model of the past)"
+        elif ws.training:
             verdict += " (training: the latest weights)"
         st.markdown(
             html.reading(pictures.data_url(reading.digit.numpy()), reading.prediction, verdict),
@@ -69,7 +74,13 @@ with result:
                 pictures.data_url(pictures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
                 caption="conv2 + ReLU: 16 maps of 13 x 13",
             )
+            st.image(
+                pictures.data_url(pictures.filters(model.conv1.weight)),
+                caption="conv1's 6 filters, which make those first maps: blue positive, red negative, "
+                f"full colour = ±{pictures.full_scale(model.conv1.weight):.2f}",
+                width=300,
+            )
 
 if reading is not None:
     st.subheader("Why?")
-    why.panels(ws, model, reading)
+    why.panels(ws, model, reading, past=past is not None)

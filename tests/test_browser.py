@@ -584,3 +584,131 @@ def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
     download.value.save_as(path)
     checkpoint = load_checkpoint(path.read_bytes(), Net())
     assert checkpoint["history"][-1]["test_accuracy"] >= 0.99  # the pretrained weights' own record
+
+
+def train_from_scratch(page, server, start_seed: int) -> None:
+    """One epoch on 10,000 digits (78 steps) from scratch with `start_seed`, to its end."""
+    page.goto(f"{server.url}/Train")
+    wait_idle(page, "Train")
+    page.get_by_role("combobox", name="Training images").click()
+    page.get_by_role("option", name="10,000", exact=True).click()
+    page.wait_for_selector(IDLE)
+    for label, value in (("Epochs", "1"), ("Start seed", str(start_seed))):
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start", exact=True).click()
+    wait_for_run_end(page)
+
+
+def wait_for_run_end(page) -> None:
+    page.get_by_text(re.compile(r"^Last run: completed")).wait_for(timeout=120_000)
+    page.get_by_text("trained 1 epoch", exact=True).wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+
+
+def chart_with(page, trace: str) -> dict[str, dict]:
+    """The traces by name (x and y as plotly decoded them) of the page's plotly chart with a trace named `trace`."""
+    charts = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot'), plot => Object.fromEntries(
+            plot._fullData.map(t => [t.name, {x: Array.from(t.x || []), y: Array.from(t.y || [])}])))"""
+    )
+    return next(chart for chart in charts if trace in chart)
+
+
+def time_machine_to(page, key: str, shows: str) -> None:
+    """Move the "model at step" slider to its first snapshot (Home) or to now (End), as a keyboard does."""
+    slider = page.get_by_role("slider", name="Model at step")
+    slider.focus()
+    slider.press(key)
+    playwright_api.expect(slider).to_have_attribute("aria-valuetext", shows)
+    page.wait_for_timeout(300)  # the rerun it asked for starts
+    page.wait_for_selector(IDLE)
+
+
+def probabilities(page) -> list[float]:
+    titles = page.get_by_test_id("probabilities").get_by_test_id("bar").evaluate_all("bars => bars.map(b => b.title)")
+    return [float(title.split(": ")[1].rstrip("%")) / 100 for title in titles]
+
+
+def filter_scale(page) -> float:
+    caption = page.get_by_text(re.compile(r"^conv1: filters 0-5, full colour = ±")).inner_text()
+    return float(caption.rsplit("±", 1)[1])
+
+
+def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page):
+    page.set_viewport_size({"width": 1400, "height": 1600})  # the screenshot shows the heatmap below
+    train_from_scratch(page, server, start_seed=4)
+    accuracy = chart_with(page, "test accuracy")["test accuracy"]  # live on the loss chart: one point per snapshot
+    assert accuracy["x"] == [0, 1, 2, 4, 8, 16, 32, 64, 78]
+    assert accuracy["y"][0] < 25 and accuracy["y"][-1] > 50  # chance at the start, reading digits at the end
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
+    wait_idle(page, "Sketch pad")
+    draw(page, DIGITS["7"])
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert page.get_by_text("The past").count() == 0 and max(probabilities(page)) > 0.5
+    drawing = page.locator("canvas.dc-canvas.lower-canvas").evaluate("c => c.toDataURL()")
+    time_machine_to(page, "Home", "0")
+    page.get_by_text("The past: your model after 0 of run 1's 78 steps").wait_for(timeout=30_000)
+    page.get_by_test_id("attributions").wait_for(timeout=30_000)  # where it looked, for the model of step 0
+    assert max(probabilities(page)) < 0.3, "a random network's answer is close to chance"
+    assert page.get_by_text("(the model of the past)").is_visible()
+    # the banner took its place without moving the canvas: a moved canvas is drawn afresh, blank
+    assert page.locator("canvas.dc-canvas.lower-canvas").evaluate("c => c.toDataURL()") == drawing
+    screenshot(page, "time-machine")
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Architecture", exact=True).click()
+    wait_idle(page, "Architecture")
+    page.get_by_text("The past: your model after 0 of run 1's 78 steps").wait_for()  # one choice for both pages
+    at_start, start_picture = (
+        filter_scale(page),
+        page.get_by_test_id("stImage").first.locator("img").get_attribute("src"),
+    )
+    assert at_start <= 1 / 3 + 0.005  # the init: uniform noise within ±1/sqrt(9)
+    time_machine_to(page, "End", "now")
+    playwright_api.expect(page.get_by_text("The past")).to_have_count(0)
+    assert page.get_by_test_id("stImage").first.locator("img").get_attribute("src") != start_picture
+    assert filter_scale(page) != at_start
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
+    wait_idle(page, "Sketch pad")
+    draw(page, DIGITS["7"])
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert max(probabilities(page)) > 0.5 and page.get_by_text("The past").count() == 0
+
+
+def test_two_runs_from_the_same_start_seed_are_compared_side_by_side(server, page):
+    train_from_scratch(page, server, start_seed=9)
+    rate = page.get_by_label("Learning rate", exact=True).last  # the "again" row's
+    rate.fill("0.02")
+    rate.press("Enter")
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start again").click()
+    outcomes = page.get_by_test_id("run-settings").locator("tr", has_text="Outcome")
+    playwright_api.expect(outcomes).to_have_text(re.compile(r"completed\s*completed"), timeout=120_000)
+    wait_for_run_end(page)
+    assert page.get_by_label("Learning rate", exact=True).first.input_value() == "0.02"  # the form shows the new run
+    traces = chart_with(page, "run 1: loss")
+    assert {"run 1: loss", "run 2: loss", "run 1: accuracy", "run 2: accuracy"} <= set(traces)
+    assert traces["run 1: accuracy"]["y"][0] == traces["run 2: accuracy"]["y"][0]  # the same first weights
+    assert traces["run 1: loss"]["y"] != traces["run 2: loss"]["y"]
+    rows = page.get_by_test_id("run-settings").locator("tbody tr")
+    table = {
+        row[0].rstrip(" ≠"): (row[1:], differs == "true")
+        for row, differs in zip(
+            rows.evaluate_all("rows => rows.map(r => Array.from(r.cells, c => c.innerText.trim()))"),
+            rows.evaluate_all("rows => rows.map(r => r.dataset.differs)"),
+            strict=True,
+        )
+    }
+    assert table["Learning rate"] == (["0.1", "0.02"], True)
+    assert table["Start"] == (["from scratch, start seed 9"] * 2, False)
+    assert table["Batch size"] == (["128", "128"], False)
+    compared = page.locator(".st-key-runs-compared")
+    compared.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    screenshot(page, "runs-compared", compared)

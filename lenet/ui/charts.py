@@ -1,6 +1,11 @@
 """Plotly charts for the pages, built from plain data, so pages only display them."""
 
 import numpy as np
+
+# plotly checks values against pandas' types when pandas is in `sys.modules`, and the warm-up thread
+# imports pandas in the background: a figure built meanwhile met a half-imported pandas
+# ("partially initialized module 'pandas' has no attribute 'Series"). An import here waits for it.
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
@@ -19,37 +24,78 @@ def smoothed(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:
 MAX_CHART_POINTS = 2_000  # per line; a 30-epoch run has up to 28,000 steps
 
 
-def loss_chart(losses: list[float], steps_per_epoch: int) -> go.Figure:
-    """Per-step loss, its moving average, and a dashed line at each epoch boundary.
+def thinned(losses, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(step, value) of at most `MAX_CHART_POINTS` losses, every k-th counted back from the latest;
+    `stride` steps per recorded value (a run read from a checkpoint keeps averages of several)."""
+    y = np.asarray(losses, dtype=float)
+    k = max(1, -(-len(y) // MAX_CHART_POINTS))
+    shown = np.arange(len(y) - 1, -1, -k)[::-1]
+    return (shown + 1) * stride, shown
+
+
+def _accuracy_arrays(points: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and accuracies in percent, as numpy arrays: plotly checks each item of a list against
+    pandas' types, which fails while the warm-up thread is still importing pandas."""
+    table = np.asarray(points, dtype=float).reshape(-1, 2)
+    return table[:, 0], 100 * table[:, 1]
+
+
+LOSS_TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]  # 1, 2 and 5 times each power of ten
+ACCURACY_AXIS = {  # its own ticks, 0-100 %: plotly syncs an overlaying axis's ticks to the first one's otherwise
+    "title": "test accuracy (1,000 digits)",
+    "overlaying": "y",
+    "side": "right",
+    "range": [0, 100],
+    "autorange": False,
+    "tickmode": "linear",
+    "tick0": 0,
+    "dtick": 20,
+    "ticksuffix": " %",
+    "showgrid": False,
+}
+
+
+def loss_chart(
+    losses, steps_per_epoch: int, accuracy_points: list[tuple[int, float]] = (), stride: int = 1
+) -> go.Figure:
+    """Per-step loss, its moving average, the accuracy at each snapshot on a second axis, and a
+    dashed line at each epoch boundary.
 
     Rebuilt twice a second while training, in the training process: numpy arrays and plain layout
     shapes keep it cheap, where lists and `add_vline` were slow enough to slow training. SVG lines,
     not WebGL: without a GPU, WebGL kept the browser far busier redrawing than SVG does.
     Long runs show every k-th step, counted back from the latest, so the browser's redraw stays small.
     """
-    y = np.asarray(losses)
-    stride = max(1, -(-len(y) // MAX_CHART_POINTS))
-    shown = np.arange(len(y) - 1, -1, -stride)[::-1]
-    x = shown + 1
-    boundaries = range(steps_per_epoch, len(y), steps_per_epoch) if steps_per_epoch else []
-    figure = go.Figure(
-        [
+    y = np.asarray(losses, dtype=float)
+    x, shown = thinned(y, stride)
+    every = int(shown[1] - shown[0]) if len(shown) > 1 else 1
+    boundaries = range(steps_per_epoch, len(y) * stride, steps_per_epoch) if steps_per_epoch else []
+    traces = [
+        go.Scatter(
+            x=x,
+            y=y[shown],
+            mode="lines",
+            name="step loss" if every * stride == 1 else f"loss, every {every * stride}th step",
+            line={"width": 1, "color": "rgba(99,110,250,0.35)"},
+        ),
+        go.Scatter(
+            x=x, y=smoothed(y)[shown], mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}
+        ),
+    ]
+    if accuracy_points:
+        steps, percent = _accuracy_arrays(accuracy_points)
+        traces.append(
             go.Scatter(
-                x=x,
-                y=y[shown],
-                mode="lines",
-                name="step loss" if stride == 1 else f"step loss, every {stride}th step",
-                line={"width": 1, "color": "rgba(99,110,250,0.35)"},
-            ),
-            go.Scatter(
-                x=x,
-                y=smoothed(y)[shown],
-                mode="lines",
-                name="smoothed",
-                line={"width": 2.5, "color": "rgb(239,85,59)"},
-            ),
-        ]
-    )
+                x=steps,
+                y=percent,
+                mode="lines+markers",
+                name="test accuracy",
+                yaxis="y2",
+                line={"width": 2, "color": "rgb(0,160,110)"},
+                hovertemplate="step %{x}: %{y:.1f} %<extra></extra>",
+            )
+        )
+    figure = go.Figure(traces)
     figure.update_layout(
         shapes=[
             {
@@ -79,10 +125,54 @@ def loss_chart(losses: list[float], steps_per_epoch: int) -> go.Figure:
         xaxis_title="step",
         yaxis_title="cross-entropy loss",
         yaxis_type="log",
-        yaxis_dtick=1,  # a label at each power of ten
+        yaxis_tickvals=LOSS_TICKS,
+        yaxis2=ACCURACY_AXIS,
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "y": 1.12},
+    )
+    return figure
+
+
+RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def runs_chart(runs: list) -> go.Figure:
+    """Several runs over each other: each one's smoothed loss (solid) and accuracy (dotted, right
+    axis) in its own colour; `runs` are `TrainingRun` views."""
+    traces = []
+    for i, run in enumerate(runs):
+        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        y = np.asarray(run.losses, dtype=float)
+        x, shown = thinned(y, run.loss_stride)
+        traces.append(
+            go.Scatter(
+                x=x, y=smoothed(y)[shown], mode="lines", name=f"{run.label}: loss", line={"width": 2, "color": colour}
+            )
+        )
+        if run.accuracy_points:
+            steps, percent = _accuracy_arrays(run.accuracy_points)
+            traces.append(
+                go.Scatter(
+                    x=steps,
+                    y=percent,
+                    mode="lines+markers",
+                    name=f"{run.label}: accuracy",
+                    yaxis="y2",
+                    line={"width": 1.5, "color": colour, "dash": "dot"},
+                    hovertemplate="step %{x}: %{y:.1f} %<extra>" + run.label + "</extra>",
+                )
+            )
+    figure = go.Figure(traces)
+    figure.update_layout(
+        xaxis_title="step",
+        yaxis_title="cross-entropy loss (smoothed)",
+        yaxis_type="log",
+        yaxis_tickvals=LOSS_TICKS,
+        yaxis2=ACCURACY_AXIS,
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": 1.15},
     )
     return figure
 

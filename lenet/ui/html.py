@@ -53,6 +53,25 @@ def gallery(pictures: list[tuple[str, str]], size_px: int, testid: str) -> str:
     return f"<div data-testid='{testid}' style='display:flex;flex-wrap:wrap;gap:0.75rem 1rem'>{figures}</div>"
 
 
+def comparison_table(columns: list[str], rows: list[tuple[str, list[str], bool]], testid: str) -> str:
+    """Runs side by side, a column each; the rows where they differ marked and shaded, so the
+    setting that changed stands out."""
+    head = "".join(f"<th style='text-align:left;padding:2px 10px'>{escape(c)}</th>" for c in columns)
+    body = []
+    for what, values, differs in rows:
+        style = "background:rgba(255,200,0,0.25);font-weight:600" if differs else ""
+        mark = " ≠" if differs else ""
+        cells = "".join(f"<td style='padding:2px 10px'>{escape(value)}</td>" for value in values)
+        body.append(
+            f"<tr data-differs='{str(differs).lower()}' style='{style}'>"
+            f"<td style='padding:2px 10px;color:gray'>{escape(what)}{mark}</td>{cells}</tr>"
+        )
+    return (
+        f"<div style='overflow-x:auto'><table data-testid='{testid}' style='border-collapse:collapse;font-size:0.9rem'>"
+        f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
 # Ten distinct colours (D3's, black for its grey: grey is for the digits that never count), one per digit.
 DIGIT_COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#222222", "#bcbd22", "#17becf",

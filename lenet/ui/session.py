@@ -21,10 +21,11 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lenet.ui import navigation
+from lenet.ui import navigation, timemachine
 from lenet.ui.sidebar import sidebar
 
 if TYPE_CHECKING:
+    from lenet.runs import TrainingRun
     from lenet.settings import TrainConfig
     from lenet.workspace import Workspace
 
@@ -137,13 +138,26 @@ def reset_workspace(to: str) -> None:
         replace_workspace(Workspace.from_random_init())
 
 
-def start_training(config: "TrainConfig", from_scratch: bool) -> None:
-    """Start a run on this session's model, or on fresh weights drawn from `config.seed`."""
+def start_training(config: "TrainConfig", from_scratch: bool, init_seed: int = 0) -> None:
+    """Start a run on this session's model, or on fresh weights drawn from `init_seed`."""
     from lenet.workspace import Workspace
 
     if from_scratch:
-        replace_workspace(Workspace.from_random_init(config.seed))
+        replace_workspace(Workspace.from_random_init(init_seed))
     workspace().start(config)
+    timemachine.reset()
+
+
+def start_again(run: "TrainingRun", **changes: object) -> None:
+    """A new run from the very weights `run` started from, with its settings but for `changes`."""
+    from dataclasses import replace
+
+    from lenet.workspace import Workspace
+
+    config = replace(run.config, **changes)
+    replace_workspace(Workspace.as_run_started(run))
+    workspace().start(config)
+    timemachine.reset()
 
 
 def session_liveness() -> Callable[[], bool]:

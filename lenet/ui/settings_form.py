@@ -83,3 +83,11 @@ def chosen_config() -> TrainConfig:
             except ValueError:
                 raise ValueError(f"{how.label} must be a number from {how.range_text}, not {value!r}") from None
     return preset(values.get("preset", DEFAULT_PRESET), **chosen)
+
+
+def show(config: TrainConfig) -> None:
+    """Set the form to `config`'s values: what a run started from elsewhere on the page trains with."""
+    values = config.to_dict()
+    for f, how in settings():
+        if how.page is not None:
+            session.set_remembered(f.name, _shown(how, values[f.name]))

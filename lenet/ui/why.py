@@ -19,21 +19,26 @@ TABS = ("Where it looked", "What it finds alike", "What if", "Fool it", "Teach i
 NEIGHBOURS = 8
 
 
-def panels(ws: Workspace, model: Net, reading: Reading) -> None:
+def panels(ws: Workspace, model: Net, reading: Reading, past: bool = False) -> None:
     """All five as tabs under the prediction; only the open one is computed and sent. All five sent
     every run put plotly's script (the what-if chart) before the first prediction of each browser
-    tab: mouse-up to prediction went from 0.8 to 1.6 s in the classroom scenario."""
+    tab: mouse-up to prediction went from 0.8 to 1.6 s in the classroom scenario.
+    For a model of the past (the time machine), the look-alikes and the lesson wait for the latest weights."""
     draw = (
         lambda: where_it_looked(model, reading),
-        lambda: what_it_finds_alike(ws, model, reading),
+        lambda: _latest_only("The training digits it finds alike") if past else what_it_finds_alike(ws, model, reading),
         lambda: what_if_panel(model, reading),
         lambda: fool_it(model, reading),
-        lambda: lesson.teach_it(ws, reading),
+        lambda: _latest_only("A lesson") if past else lesson.teach_it(ws, reading),
     )
     for tab, panel in zip(st.tabs(TABS, key="why_tab", on_change="rerun"), draw, strict=True):
         if tab.open:
             with tab:
                 panel()
+
+
+def _latest_only(what: str) -> None:
+    st.info(f"{what}: for your model's latest weights only. Move the time machine's slider to *now*.")
 
 
 def start_working_out(ws: Workspace, model: Net) -> None:

@@ -1,0 +1,89 @@
+"""The Train page's "Your runs": the session's runs side by side, and one click to run one again
+from the same first weights with another learning rate or batch size."""
+
+from dataclasses import fields
+
+import streamlit as st
+
+from lenet.runlog import FROM_PRETRAINED, compare
+from lenet.runs import TrainingRun
+from lenet.settings import TrainConfig, setting_of
+from lenet.ui import charts, html, session, settings_form
+from lenet.workspace import Busy, Workspace
+
+BATCH_SIZES = setting_of(next(f for f in fields(TrainConfig) if f.name == "batch_size")).options
+
+
+def your_runs(ws: Workspace) -> None:
+    runs = list(ws.runs)
+    if not runs:
+        return
+    st.subheader("Your runs")
+    st.caption(
+        "Every run of this session with its settings, loss curve and accuracy; the time machine keeps the "
+        "snapshots of the last three. A downloaded checkpoint takes the runs with it."
+    )
+    by_id = {run.id: run for run in runs}
+    chosen = [run_id for run_id in st.session_state.get("compared", [r.id for r in runs[-2:]]) if run_id in by_id]
+    st.session_state["compare_runs"] = chosen
+    st.multiselect(
+        "Compare",
+        list(by_id),
+        format_func=lambda run_id: f"{by_id[run_id].label}: {by_id[run_id].start}",
+        key="compare_runs",
+        on_change=lambda: st.session_state.update(compared=st.session_state["compare_runs"]),
+    )
+    views = [by_id[run_id].view() for run_id in chosen]
+    if views:
+        with st.container(key="runs-compared"):
+            st.plotly_chart(charts.runs_chart(views), key="runs-chart")
+            st.markdown(
+                html.comparison_table([view.label for view in views], compare(views), "run-settings"),
+                unsafe_allow_html=True,
+            )
+            st.caption("Shaded rows (≠) are where the runs differ.")
+    _again(ws, runs)
+
+
+def _startable(run: TrainingRun) -> bool:
+    return not run.active and (run.init_seed is not None or run.start == FROM_PRETRAINED)
+
+
+def _again(ws: Workspace, runs: list[TrainingRun]) -> None:
+    with st.container(border=True):
+        st.markdown("**Again, from the same start**: the very same first weights, one setting changed.")
+        startable = {run.id: run for run in reversed(runs) if _startable(run)}
+        if not startable:
+            st.caption("A run from scratch, or from the pretrained weights, can be run again from its start.")
+            return
+        which, rate, batch, go = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+        run = startable[
+            which.selectbox(
+                "Run",
+                list(startable),
+                format_func=lambda run_id: f"{startable[run_id].label}: {startable[run_id].start}",
+                key="again_run",
+            )
+        ]
+        rate.text_input("Learning rate", f"{run.config.lr:g}", key=f"again_lr_{run.id}")
+        sizes = sorted({*BATCH_SIZES, run.config.batch_size})
+        batch.selectbox("Batch size", sizes, index=sizes.index(run.config.batch_size), key=f"again_batch_{run.id}")
+        go.button("Start again", on_click=_start_again, args=(run,), disabled=ws.training, width="stretch")
+        if error := st.session_state.pop("again_error", None):
+            st.error(error)
+
+
+def _start_again(run: TrainingRun) -> None:
+    """A callback, before the page runs: the settings form shows the new run's values."""
+    typed = st.session_state[f"again_lr_{run.id}"]
+    try:
+        lr = float(typed)
+    except ValueError:
+        st.session_state["again_error"] = f"The learning rate must be a number, not {typed!r}."
+        return
+    try:
+        session.start_again(run, lr=lr, batch_size=st.session_state[f"again_batch_{run.id}"])
+    except (ValueError, Busy) as error:  # a rate out of range, or a run still going
+        st.session_state["again_error"] = str(error)
+        return
+    settings_form.show(session.workspace().run.config)

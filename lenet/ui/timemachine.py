@@ -1,0 +1,133 @@
+"""The time machine: a "model at step" slider, with Play, over the snapshots of the session's runs.
+
+The choice lives in the session, so the Sketch pad and the Architecture page show the same step;
+"now", the default, is the latest weights. Play shows one snapshot every quarter second, then now: a tiny
+fragment ticks, works out from the clock which snapshot is due (a late tick skips ahead rather
+than falls behind) and reruns the page for it. Streamlit folds rerun requests that arrive while a
+run is going into one, so they never pile up.
+"""
+
+import time
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from lenet.model import Net
+    from lenet.runs import TrainingRun
+    from lenet.workspace import Workspace
+
+NOW = -1  # the latest weights, at the slider's right end
+FRAMES_PER_S = 4
+STATE = "time_machine"
+
+
+def _state() -> dict:
+    return st.session_state.setdefault(STATE, {"run": None, "step": NOW, "playing_since": None, "from": 0})
+
+
+def reset() -> None:
+    """Back to the latest weights of the latest run: a new run has started."""
+    st.session_state.pop(STATE, None)
+
+
+def _label(step: int) -> str:
+    return "now" if step == NOW else f"{step:,}"
+
+
+def choose(ws: "Workspace") -> tuple["Net", str | None]:
+    """Draw the controls; return the model the page shows and, when it is from the past, a sentence
+    that says so."""
+    state = _state()
+    runs = [run for run in ws.runs if run.snapshot_steps()]
+    if not runs:
+        st.caption("⏪ Time machine: train a run on the Train page, then come back here to see the model at any step.")
+        return ws.inference_model(), None
+    by_id = {run.id: run for run in runs}
+    run = by_id.get(state["run"]) or runs[-1]
+    steps = run.snapshot_steps()
+    if state["step"] not in steps:
+        state["step"], state["playing_since"] = NOW, None
+    playing = state["playing_since"] is not None
+    with st.container(border=True):
+        which, slider, play = st.columns([2, 8, 2], vertical_alignment="bottom")
+        if len(runs) > 1:
+            st.session_state["time_machine_run"] = run.id
+            which.selectbox(
+                "Run",
+                [r.id for r in reversed(runs)],
+                format_func=lambda run_id: by_id[run_id].label,
+                key="time_machine_run",
+                on_change=_pick_run,
+            )
+        else:
+            which.markdown(f"**{run.label}**")
+        key = f"time_machine_step_{run.id}_{len(steps)}"  # a new key as snapshots arrive: new options
+        st.session_state[key] = state["step"]
+        slider.select_slider(
+            "Model at step",
+            [*steps, NOW],
+            format_func=_label,
+            key=key,
+            on_change=_moved,
+            args=(key,),
+            help="Your model as it was after that many steps of the run; now is its latest weights.",
+        )
+        play.button(
+            "⏸ Pause" if playing else "▶ Play",
+            on_click=_pause if playing else _play,
+            args=() if playing else (steps,),
+            width="stretch",
+        )
+    st.fragment(_tick, run_every=1 / FRAMES_PER_S if playing else None)(run)
+    if state["step"] == NOW:
+        return ws.inference_model(), None
+    snapshot = run.snapshot_at(state["step"])
+    then = f" ({snapshot.accuracy:.0%} right on the 1,000 test digits then)" if snapshot.accuracy is not None else ""
+    return snapshot.model(), (
+        f"**The past**: your model after {snapshot.step:,} of {run.label}'s {steps[-1]:,} steps{then}. "
+        "Move the slider to *now* for its latest weights."
+    )
+
+
+def banner(past: str | None) -> None:
+    """The sentence that says the page shows the past, or an empty slot of the same place: an element
+    that came and went would move the canvas below it, and Streamlit would draw it afresh, blank."""
+    slot = st.empty()
+    if past:
+        slot.warning(past, icon="⏪")
+
+
+def _pick_run() -> None:
+    state = _state()
+    state["run"], state["step"], state["playing_since"] = st.session_state["time_machine_run"], NOW, None
+
+
+def _moved(key: str) -> None:
+    state = _state()
+    state["step"], state["playing_since"] = st.session_state[key], None
+
+
+def _play(steps: list[int]) -> None:
+    state = _state()
+    at = steps.index(state["step"]) if state["step"] in steps[:-1] else 0
+    state["step"], state["from"], state["playing_since"] = steps[at], at, time.monotonic()
+
+
+def _pause() -> None:
+    _state()["playing_since"] = None
+
+
+def _tick(run: "TrainingRun") -> None:
+    """While playing: the snapshot the clock says is due, the whole page rerun for it; after the last, now."""
+    state = _state()
+    if state["playing_since"] is None:
+        return
+    steps = run.snapshot_steps()
+    due = state["from"] + int((time.monotonic() - state["playing_since"]) * FRAMES_PER_S)
+    if due >= len(steps):
+        state["step"], state["playing_since"] = NOW, None
+        st.rerun(scope="app")
+    if steps[due] != state["step"]:
+        state["step"] = steps[due]
+        st.rerun(scope="app")
