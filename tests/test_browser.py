@@ -679,6 +679,18 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
     assert max(probabilities(page)) > 0.5 and page.get_by_text("The past").count() == 0
+    # Play: from step 0 through every snapshot, one page run each, back to now
+    time_machine_to(page, "Home", "0")
+    page.get_by_role("button", name="▶ Play").click()
+    slider, shown = page.get_by_role("slider", name="Model at step"), ["0"]
+    deadline = time.monotonic() + 60
+    while shown[-1] != "now":
+        assert time.monotonic() < deadline, f"Play stopped at {shown}"
+        if (value := slider.get_attribute("aria-valuetext")) != shown[-1]:
+            shown.append(value)
+        page.wait_for_timeout(20)
+    assert shown == ["0", "1", "2", "4", "8", "16", "32", "64", "78", "now"]
+    page.get_by_role("button", name="▶ Play").wait_for()  # it stopped by itself
 
 
 def test_two_runs_from_the_same_start_seed_are_compared_side_by_side(server, page):

@@ -40,3 +40,20 @@ def test_graph_path_continues_from_momentum_of_an_earlier_run(mnist):
         results.append(model)
     for a, b in zip(results[0].parameters(), results[1].parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_graph_snapshots_land_on_the_planned_steps_and_match_the_eager_ones(mnist):
+    """Snapshots between graph replays: a replay is cut short to end on a planned step, never broken."""
+    from lenet.snapshots import Snapshot, plan
+
+    runs = []
+    for use_graph in (True, False):
+        torch.manual_seed(0)
+        config = preset("fast", epochs=2, train_subset=128 * 50, device="cuda", cuda_graph=use_graph)
+        runs.append([e for e in fit(Net(), config, mnist, snapshots=True) if isinstance(e, Snapshot)])
+    graph, eager = runs
+    assert [s.step for s in graph] == [s.step for s in eager] == plan(100, 50)
+    for a, b in zip(graph, eager, strict=True):
+        assert all(t.device.type == "cpu" and t.dtype == torch.float16 for t in a.weights.values())
+        for name in a.weights:
+            torch.testing.assert_close(a.weights[name].float(), b.weights[name].float(), rtol=1e-2, atol=1e-3)

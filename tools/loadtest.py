@@ -4,9 +4,11 @@
 
 On the Sketch pad each session draws a digit, waits for its prediction and the "why" panel under
 it, then opens the next of the other "why" tabs in turn.
+Then each training session makes two short runs (one epoch on all 60,000 digits), one after the
+other, each keeping its snapshots for the time machine.
 Reports page response times (navigation until the page is idle), mouse-up to prediction, the
-server's RSS, RSS per extra idle session and every error seen (console errors, failed requests,
-exception boxes, server log).
+server's RSS, RSS per extra idle session, RSS per training session after its two runs, and every
+error seen (console errors, failed requests, exception boxes, server log).
 The last line of stdout is one JSON object. Traffic goes to 127.0.0.1 only.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from browser import DIGITS, PAGES, Server, draw, in_chromium, report, wait_idle, watch
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 TOUR = ["Architecture", "Sketch_pad", "Train"]
 
@@ -73,6 +76,23 @@ def open_why_tab(page, turn: int) -> None:
     tab, shows = list(WHY_TABS.items())[turn % len(WHY_TABS)]
     page.get_by_role("tab", name=tab, exact=True).click()
     page.get_by_test_id(shows).wait_for(timeout=60_000)
+
+
+def two_runs_each(pages: list) -> float:
+    """Each page's session trains one epoch twice, the runs queued for the server's slots; seconds it took."""
+    started = time.monotonic()
+    for page in pages:
+        switch_page(page, "Train")
+        epochs = page.get_by_label("Epochs", exact=True)
+        epochs.fill("1")
+        epochs.press("Enter")
+    for _ in range(2):
+        for page in pages:
+            page.get_by_role("button", name="Start", exact=True).click()
+            expect(page.get_by_role("button", name="Stop", exact=True)).to_be_enabled(timeout=60_000)
+        for page in pages:
+            expect(page.get_by_role("button", name="Start", exact=True)).to_be_enabled(timeout=300_000)
+    return time.monotonic() - started
 
 
 def pay_for_the_look_alikes(page) -> None:
@@ -147,6 +167,14 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
                 visit(page, "Train")
                 with contextlib.suppress(PlaywrightTimeout):  # disabled: that run had ended by itself
                     page.get_by_role("button", name="Stop", exact=True).click(timeout=5_000)
+            two_runs_seconds = two_runs_each(pages[:training])
+            time.sleep(6)  # the janitor gives back what the runs freed once none trains
+            rss_two_runs = server.rss_mb()
+            per_training_session = (rss_two_runs - rss[-1]) / max(1, training)
+            print(
+                f"after two more runs in each of {training} sessions ({two_runs_seconds:.0f} s): server RSS "
+                f"{rss_two_runs:.0f} MB, {per_training_session:.2f} MB per training session over the idle sessions"
+            )
         finally:
             for context in contexts:
                 context.close()
@@ -168,6 +196,8 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
         "rss_mb_idle_sessions": round(rss[-1], 1),
         "rss_mb_per_extra_idle_session": round(per_idle_session, 2),
         "rss_mb_while_training": round(rss_training, 1),
+        "rss_mb_after_two_runs_each": round(rss_two_runs, 1),
+        "rss_mb_per_training_session_after_two_runs": round(per_training_session, 2),
         "slots_at_the_end": {"training": training_now, "waiting": waiting_now},
         "errors": errors,
     }

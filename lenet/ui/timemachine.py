@@ -1,10 +1,8 @@
 """The time machine: a "model at step" slider, with Play, over the snapshots of the session's runs.
 
 The choice lives in the session, so the Sketch pad and the Architecture page show the same step;
-"now", the default, is the latest weights. Play shows one snapshot every quarter second, then now: a tiny
-fragment ticks, works out from the clock which snapshot is due (a late tick skips ahead rather
-than falls behind) and reruns the page for it. Streamlit folds rerun requests that arrive while a
-run is going into one, so they never pile up.
+"now", the default, is the latest weights. Play shows the snapshots one by one, then now: a tiny
+fragment ticks ten times a second and reruns the page for the next one once a quarter second has passed.
 """
 
 import time
@@ -19,11 +17,12 @@ if TYPE_CHECKING:
 
 NOW = -1  # the latest weights, at the slider's right end
 FRAMES_PER_S = 4
+TICK_S = 0.1  # a tick lost while the page runs costs a tenth of a second, not a whole frame
 STATE = "time_machine"
 
 
 def _state() -> dict:
-    return st.session_state.setdefault(STATE, {"run": None, "step": NOW, "playing_since": None, "from": 0})
+    return st.session_state.setdefault(STATE, {"run": None, "step": NOW, "playing": False, "shown_at": 0.0})
 
 
 def reset() -> None:
@@ -47,8 +46,8 @@ def choose(ws: "Workspace") -> tuple["Net", str | None]:
     run = by_id.get(state["run"]) or runs[-1]
     steps = run.snapshot_steps()
     if state["step"] not in steps:
-        state["step"], state["playing_since"] = NOW, None
-    playing = state["playing_since"] is not None
+        state["step"], state["playing"] = NOW, False
+    playing = state["playing"]
     with st.container(border=True):
         which, slider, play = st.columns([2, 8, 2], vertical_alignment="bottom")
         if len(runs) > 1:
@@ -79,7 +78,7 @@ def choose(ws: "Workspace") -> tuple["Net", str | None]:
             args=() if playing else (steps,),
             width="stretch",
         )
-    st.fragment(_tick, run_every=1 / FRAMES_PER_S if playing else None)(run)
+    st.fragment(_tick, run_every=TICK_S if playing else None)(run)
     if state["step"] == NOW:
         return ws.inference_model(), None
     snapshot = run.snapshot_at(state["step"])
@@ -100,34 +99,34 @@ def banner(past: str | None) -> None:
 
 def _pick_run() -> None:
     state = _state()
-    state["run"], state["step"], state["playing_since"] = st.session_state["time_machine_run"], NOW, None
+    state["run"], state["step"], state["playing"] = st.session_state["time_machine_run"], NOW, False
 
 
 def _moved(key: str) -> None:
     state = _state()
-    state["step"], state["playing_since"] = st.session_state[key], None
+    state["step"], state["playing"] = st.session_state[key], False
 
 
 def _play(steps: list[int]) -> None:
     state = _state()
     at = steps.index(state["step"]) if state["step"] in steps[:-1] else 0
-    state["step"], state["from"], state["playing_since"] = steps[at], at, time.monotonic()
+    state["step"], state["playing"], state["shown_at"] = steps[at], True, time.monotonic()
 
 
 def _pause() -> None:
-    _state()["playing_since"] = None
+    _state()["playing"] = False
 
 
 def _tick(run: "TrainingRun") -> None:
-    """While playing: the snapshot the clock says is due, the whole page rerun for it; after the last, now."""
+    """While playing: the next snapshot, the whole page rerun for it; after the last, now.
+
+    One snapshot a tick, never skipping one: a tick that comes while the page still runs waits
+    for it (Streamlit queues a timed fragment's rerun behind the run going on, at most one), so a
+    slow page plays slower rather than piling reruns up.
+    """
     state = _state()
-    if state["playing_since"] is None:
-        return
-    steps = run.snapshot_steps()
-    due = state["from"] + int((time.monotonic() - state["playing_since"]) * FRAMES_PER_S)
-    if due >= len(steps):
-        state["step"], state["playing_since"] = NOW, None
-        st.rerun(scope="app")
-    if steps[due] != state["step"]:
-        state["step"] = steps[due]
-        st.rerun(scope="app")
+    if not state["playing"] or time.monotonic() - state["shown_at"] < 1 / FRAMES_PER_S - TICK_S * 0.7:
+        return  # the page's own run draws this fragment too: only a tick moves on
+    later = [step for step in run.snapshot_steps() if step > state["step"]]
+    state["step"], state["playing"], state["shown_at"] = (later or [NOW])[0], bool(later), time.monotonic()
+    st.rerun(scope="app")

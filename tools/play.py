@@ -1,0 +1,109 @@
+"""The time machine in a real browser: how long a scrub takes, and how fast Play goes.
+
+    python tools/play.py
+
+Trains a short run from scratch (2 epochs on 10,000 digits: 11 snapshots), draws a 7 on the Sketch
+pad (or opens the Architecture page), then moves the "model at step" slider between its ends with
+the keyboard (key press until the page is idle again: the server's time plus the round trip and
+the browser's drawing), and presses Play, reading the slider 50 times a second to count the frames
+shown. The last line of stdout is one JSON object. Traffic goes to 127.0.0.1 only.
+"""
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from browser import DIGITS, IDLE, PAGES, Server, draw, in_chromium, report, wait_idle, watch
+
+
+def train_a_short_run(page) -> None:
+    page.get_by_role("combobox", name="Training images").click()
+    page.get_by_role("option", name="10,000", exact=True).click()
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text(re.compile(r"^Last run: completed")).wait_for(timeout=300_000)
+
+
+def scrub_seconds(page, times: int) -> list[float]:
+    slider = page.get_by_role("slider", name="Model at step")
+    seconds = []
+    for key in ["Home", "End"] * (times // 2):
+        slider.focus()
+        started = time.perf_counter()
+        slider.press(key)
+        page.wait_for_timeout(50)  # the rerun it asks for starts
+        page.wait_for_selector(IDLE)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def play(page) -> dict:
+    """Press Play at step 0; the frames the slider shows until it is back at now."""
+    slider = page.get_by_role("slider", name="Model at step")
+    slider.focus()
+    slider.press("Home")
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="▶ Play").click()
+    started, shown = time.perf_counter(), [("0", 0.0)]
+    while shown[-1][0] != "now" and time.perf_counter() - started < 30:
+        value = slider.get_attribute("aria-valuetext")
+        if value != shown[-1][0]:
+            shown.append((value, time.perf_counter() - started))
+        page.wait_for_timeout(20)
+    frames = len(shown) - 1  # the steps after 0, and now
+    return {"frames": [value for value, _ in shown], "seconds": round(shown[-1][1], 2),
+            "frames_per_second": round(frames / shown[-1][1], 2)}  # fmt: skip
+
+
+def run(browser, scrubs: int, path: str) -> dict:
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp))
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            watch(page, errors)
+            page.goto(f"{server.url}/Train")
+            wait_idle(page, "Train")
+            train_a_short_run(page)
+            page.get_by_test_id("stSidebarNav").get_by_text(PAGES[path], exact=True).click()
+            wait_idle(page, PAGES[path])
+            if path == "Sketch_pad":
+                draw(page, DIGITS["7"])
+                page.get_by_test_id("prediction").wait_for(timeout=30_000)
+                page.wait_for_selector(IDLE)
+            scrubs_s = scrub_seconds(page, scrubs)
+            played = play(page)
+        finally:
+            context.close()  # before the server stops: a page left open polls a server that is gone
+            log = server.stop()
+    errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+    summary = {
+        "page": path,
+        "scrub_seconds_median": round(statistics.median(scrubs_s), 3),
+        "scrub_seconds_max": round(max(scrubs_s), 3),
+        "play": played,
+        "errors": errors,
+    }
+    return report(
+        summary,
+        f"{path}: scrub (key to idle page) median {summary['scrub_seconds_median']} s, slowest "
+        f"{summary['scrub_seconds_max']} s; Play: {len(played['frames']) - 1} frames in {played['seconds']} s "
+        f"({played['frames_per_second']} a second): {' '.join(played['frames'])}; {len(errors)} errors",
+    )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scrubs", type=int, default=10)
+    parser.add_argument("--page", choices=["Sketch_pad", "Architecture"], default="Sketch_pad")
+    args = parser.parse_args(argv)
+    return in_chromium(run, args.scrubs, args.page)
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main()["errors"] else 0)
