@@ -87,6 +87,13 @@ class TrainConfig:
         options=(0, 10_000, 1_000),
         option_names={0: "all 60,000", 10_000: "10,000", 1_000: "1,000"},
     )
+    augment: bool = setting(
+        False,
+        "Augment",
+        "Turn (±15°), move (±3 px), resize (±15 %) and shear (±10°) each training digit at random, "
+        "on the device: closer to how people write",
+        page="more",
+    )
     cuda_graph: bool = setting(True, "CUDA graphs", "On CUDA, replay each step as one captured graph", page=None)
     precision: Precision = setting(
         Precision.AUTO, "Precision", "auto: bf16 on CPUs with bf16 units, else fp32", page=None

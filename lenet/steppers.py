@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lenet.augment import augment
 from lenet.data import normalise
 from lenet.settings import Schedule, TrainConfig
 
@@ -34,6 +35,7 @@ class Problem:
     batch_size: int
     rates: list[float]  # the learning rate of every step of the run
     amp: torch.dtype | None  # autocast dtype, or None for fp32
+    augment: torch.Generator | None = None  # draws each batch's random transforms; None: no augmentation
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.SGD:
@@ -92,6 +94,8 @@ class EagerSteps:
         for group in p.optimizer.param_groups:
             group["lr"] = p.rates[first_step]
         images, labels = normalise(p.images.index_select(0, indices)), p.labels.index_select(0, indices)
+        if p.augment is not None:
+            images = augment(images, p.augment)
         loss = batch_loss(p.model, images, labels, p.amp)
         p.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -182,5 +186,7 @@ class GraphSteps:
 
 
 def make_stepper(problem: Problem, cuda_graph: bool) -> Stepper:
-    """CUDA graphs where they can run, else op by op."""
-    return GraphSteps(problem) if cuda_graph and problem.images.device.type == "cuda" else EagerSteps(problem)
+    """CUDA graphs where they can run, else op by op (augmented batches too: their random draws stay
+    outside a captured graph)."""
+    graphs = cuda_graph and problem.images.device.type == "cuda" and problem.augment is None
+    return GraphSteps(problem) if graphs else EagerSteps(problem)

@@ -72,7 +72,9 @@ def fit(
     if optimizer_state:
         restore_momentum(optimizer, optimizer_state)
     rates = learning_rates(config, steps_per_epoch * config.epochs)
-    problem = Problem(model, optimizer, images, labels, batch_size, rates, autocast_dtype(config.precision, device))
+    draws = torch.Generator(device=device).manual_seed(config.seed) if config.augment else None
+    amp = autocast_dtype(config.precision, device)
+    problem = Problem(model, optimizer, images, labels, batch_size, rates, amp, draws)
     stepper = make_stepper(problem, config.cuda_graph)
     generator = torch.Generator().manual_seed(config.seed)
     guard = LastGoodWeights(model)
