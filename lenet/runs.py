@@ -52,6 +52,8 @@ class TrainingRun:
     init_seed: int | None = None  # the start seed of a run from scratch: the same seed, the same first weights
     snapshots: list[Snapshot] = field(default_factory=list, repr=False)  # for the time machine
     accuracy_points: list[tuple[int, float]] = field(default_factory=list)  # (step, accuracy on the probe digits)
+    hand_by_epoch: dict[int, float] = field(default_factory=dict)  # epoch -> accuracy on the learner's digits
+    hand_before: dict | None = None  # for "teach it my hand": both accuracies before it
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)

@@ -19,8 +19,9 @@ from lenet.checkpoint import checkpoint_bytes, history_records, pretrained, read
 from lenet.data import Mnist, load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import misclassified
-from lenet.events import EpochRecord, Finished, Steps
+from lenet.events import EpochEnd, EpochRecord, Finished, Steps
 from lenet.explain import Lesson, sgd_step
+from lenet.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
 from lenet.model import Net
 from lenet.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.runs import RunState, TrainingRun
@@ -56,11 +57,14 @@ class Workspace:
         history: list[EpochRecord],
         runs: RunLog | None = None,
         init_seed: int | None = None,
+        digits: DigitSet | None = None,
     ):
         self.model = model
         self.origin = origin  # "pretrained", "random init" or "uploaded <name>"
         self.init_seed = init_seed  # the start seed that drew these weights, for random ones
         self.runs = runs or RunLog()  # the session's runs: a workspace that replaces this one takes them over
+        self.digits = digits if digits is not None else DigitSet()  # the learner's own, taken over likewise
+        self._hand: tuple[Net | None, int, HandAccuracy | None] = (None, -1, None)  # the last reading of them
         self.inherited_epochs = len(history)  # epochs that came with the weights
         self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
         self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
@@ -74,12 +78,8 @@ class Workspace:
         _LIVE.add(self)  # last: the janitor thread may look at it from now on
 
     def release_if_abandoned(self, after_s: float) -> bool:
-        """Drop the model and history once the owner has been gone for `after_s` seconds and nothing trains.
-
-        A closed tab's session can outlive it in memory long after it can be resumed (Streamlit
-        drops it lazily, and a cycle of its objects waits for a full garbage collection), and the
-        workspace with it; this gives the memory back without waiting for either.
-        """
+        """Drop the model and history once the owner has been gone for `after_s` seconds and nothing trains:
+        Streamlit drops a closed tab's session lazily, and a cycle of its objects waits for a full collection."""
         if self.owner_alive() or self.training:
             self._owner_missing_since = None
             return False
@@ -87,7 +87,7 @@ class Workspace:
         if time.monotonic() - self._owner_missing_since < after_s:
             return False
         self.model = self._published = self.run = None
-        self._past, self._before_lessons, self.runs = [], [], RunLog()
+        self._past, self._before_lessons, self.runs, self.digits = [], [], RunLog(), DigitSet()
         return True
 
     @classmethod
@@ -129,16 +129,13 @@ class Workspace:
             raise Busy("Stop the training run first: it is still changing this model.")
         other.owner_alive = self.owner_alive
         self.runs.merge(other.runs)
-        other.runs = self.runs
+        other.runs, other.digits = self.runs, self.digits
         return other
 
     def download(self) -> bytes:
         """The current weights, history and the session's ended runs (without their snapshots) as a checkpoint file."""
-        return checkpoint_bytes(
-            self.inference_model(),
-            history=[r.to_dict() for r in self.history],
-            runs=self.runs.records(),
-        )
+        history = [r.to_dict() for r in self.history]
+        return checkpoint_bytes(self.inference_model(), history=history, runs=self.runs.records())
 
     @property
     def training(self) -> bool:
@@ -202,6 +199,15 @@ class Workspace:
         self.lessons -= 1
         self._publish()
 
+    def hand_accuracy(self, model: Net | None = None) -> HandAccuracy | None:
+        """How `model` (the latest weights unless given) reads the learner's digits; None for too few."""
+        model = model or self._published
+        if len(self.digits) < MIN_FOR_ACCURACY:
+            return None
+        if self._hand[0] is not model or self._hand[1] != self.digits.version:
+            self._hand = (model, self.digits.version, self.digits.read_by(model))
+        return self._hand[2]
+
     def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
         """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""
         if self.run is None or self.run.active or self.run.evaluation is None:
@@ -210,14 +216,16 @@ class Workspace:
         return misclassified(self.run.evaluation, mnist.test_images, mnist.test_labels, limit)
 
     def start(
-        self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS
+        self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS, note: str = ""
     ) -> TrainingRun:
-        """Start training in a background thread, once `slots` has room; refused while a run is going."""
+        """Start training in a background thread, once `slots` has room; refused while a run is going.
+        `note` says what is special about its data, in its record."""
         if self.training:
             raise Busy("A run is already going: stop it first.")
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
         momentum = None
         start = start_description(self.origin, self.init_seed, self.run, self.lessons - self._lessons_before_run)
+        start += f"; {note}" if note else ""
         self._lessons_before_run = self.lessons
         self._before_lessons = []  # undoing a lesson after a run would undo the run as well
         if self.run is not None:  # the last run has ended: its epochs join the history
@@ -280,6 +288,8 @@ class Workspace:
                     PROBE.submit(event, *digits, run.measured)
                 elif isinstance(event, Steps):
                     self._publish()
+                elif isinstance(event, EpochEnd) and (hand := self.hand_accuracy()) is not None:
+                    run.hand_by_epoch[event.epoch] = hand.accuracy
                 self._owner_gone(run)
         except Exception as error:  # shown on the page; the thread must never die silently
             run.set_state(RunState.FAILED, f"{type(error).__name__}: {error}")

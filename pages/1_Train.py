@@ -5,7 +5,7 @@ import streamlit as st
 from lenet.checkpoint import CheckpointError
 from lenet.runs import RunState, expected_wait_s, place_in_line
 from lenet.slots import SLOTS
-from lenet.ui import charts, compare, pictures, session, words
+from lenet.ui import charts, compare, myhand, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
 from lenet.workspace import Busy, Workspace
 
@@ -108,14 +108,23 @@ def live() -> None:
                     "epoch": r.epoch,
                     "train loss": r.train_loss,
                     "test accuracy": r.test_accuracy,
+                    **(
+                        {"your digits": run.hand_by_epoch.get(r.epoch - run.first_epoch + 1)}
+                        if run.hand_by_epoch
+                        else {}
+                    ),
                     "seconds": r.seconds,
                     "images/s": r.images_per_second,
                 }
                 for r in run.epochs
             ],
             hide_index=True,
-            column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
+            column_config={
+                "test accuracy": st.column_config.NumberColumn(format="percent"),
+                "your digits": st.column_config.NumberColumn(format="percent"),
+            },
         )
+    myhand.report(ws)
     if run.state in (RunState.STOPPED, RunState.COMPLETED):
         st.success(run.message)
     elif run.state in (RunState.DIVERGED, RunState.FAILED):

@@ -5,7 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from lenet.inference import OutputNotFinite, read_digit
 from lenet.preprocess import NotADigit, read_image
-from lenet.ui import html, pictures, session, timemachine, why
+from lenet.ui import html, myhand, pictures, session, timemachine, why
 
 BRUSH_PX = 20
 ws = session.page("Sketch pad", "✏️")
@@ -84,3 +84,4 @@ with result:
 if reading is not None:
     st.subheader("Why?")
     why.panels(ws, model, reading, past=past is not None)
+myhand.your_digits(ws, model, reading, past=past is not None)

@@ -5,6 +5,7 @@ from dataclasses import fields
 
 import streamlit as st
 
+from lenet.handwriting import MIN_FOR_ACCURACY
 from lenet.runlog import FROM_PRETRAINED, compare
 from lenet.runs import TrainingRun
 from lenet.settings import TrainConfig, setting_of
@@ -35,14 +36,24 @@ def your_runs(ws: Workspace) -> None:
     )
     views = [by_id[run_id].view() for run_id in chosen]
     if views:
+        rows = compare(views) + _hand(ws, views)
         with st.container(key="runs-compared"):
             st.plotly_chart(charts.runs_chart(views), key="runs-chart")
             st.markdown(
-                html.comparison_table([view.label for view in views], compare(views), "run-settings"),
+                html.comparison_table([view.label for view in views], rows, "run-settings"),
                 unsafe_allow_html=True,
             )
             st.caption("Shaded rows (≠) are where the runs differ.")
     _again(ws, runs)
+
+
+def _hand(ws: Workspace, views: list[TrainingRun]) -> list[tuple[str, list[str], bool]]:
+    """How each run's last weights read the learner's digits as they are now (runs with snapshots only)."""
+    if len(ws.digits) < MIN_FOR_ACCURACY:
+        return []
+    read = [ws.digits.read_by(view.snapshots[-1].model()) if view.snapshots else None for view in views]
+    values = [f"{r.right} of {r.total} ({r.accuracy:.0%})" if r else "-" for r in read]
+    return [(f"Your {len(ws.digits)} digits", values, len(set(values)) > 1)]
 
 
 def _startable(run: TrainingRun) -> bool:

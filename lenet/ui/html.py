@@ -72,6 +72,27 @@ def comparison_table(columns: list[str], rows: list[tuple[str, list[str], bool]]
     )
 
 
+def confusion_table(confusion: list[list[int]], testid: str) -> str:
+    """Counts of true digit (a row for each that occurs) against prediction; the right ones in bold."""
+    head = "".join(f"<th style='padding:1px 6px'>{d}</th>" for d in range(10))
+    rows = []
+    for label, counts in enumerate(confusion):
+        if not sum(counts):
+            continue
+        cells = "".join(
+            f"<td style='padding:1px 6px;text-align:center;{'font-weight:700' if d == label else 'color:#d62728'}'>"
+            f"{count or ''}</td>"
+            for d, count in enumerate(counts)
+        )
+        rows.append(f"<tr><th style='padding:1px 6px'>{label}</th>{cells}</tr>")
+    return (
+        f"<table data-testid='{testid}' style='border-collapse:collapse;font-size:0.85rem'>"
+        "<caption style='caption-side:top;text-align:left;color:gray'>"
+        "a row per digit you drew, a column per answer</caption>"
+        f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 # Ten distinct colours (D3's, black for its grey: grey is for the digits that never count), one per digit.
 DIGIT_COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#222222", "#bcbd22", "#17becf",

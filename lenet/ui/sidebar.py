@@ -53,6 +53,8 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     st.caption(
         f"Last test accuracy: {accuracy:.2%}" if accuracy is not None else "Last test accuracy: not measured yet"
     )
+    if (hand := ws.hand_accuracy()) is not None:
+        st.caption(f"Your digits: {hand.right} of {hand.total} right ({hand.accuracy:.0%})")
     if ws.run is not None:
         view = ws.run.view()
         if view.state == RunState.TRAINING and view.total_steps:

@@ -82,8 +82,12 @@ def choose(ws: "Workspace") -> tuple["Net", str | None]:
     if state["step"] == NOW:
         return ws.inference_model(), None
     snapshot = run.snapshot_at(state["step"])
-    then = f" ({snapshot.accuracy:.0%} right on the 1,000 test digits then)" if snapshot.accuracy is not None else ""
-    return snapshot.model(), (
+    model = snapshot.model()
+    facts = [f"{snapshot.accuracy:.0%} right on the 1,000 test digits"] if snapshot.accuracy is not None else []
+    if (hand := ws.hand_accuracy(model)) is not None:
+        facts.append(f"{hand.right} of your {hand.total} digits")
+    then = f" ({' and '.join(facts)} then)" if facts else ""
+    return model, (
         f"**The past**: your model after {snapshot.step:,} of {run.label}'s {steps[-1]:,} steps{then}. "
         "Move the slider to *now* for its latest weights."
     )

@@ -1,0 +1,129 @@
+"""The Sketch pad's "Your digits": label drawings into the session's own set, see how the model reads
+them, keep the set as a file, and teach the model the learner's hand."""
+
+import streamlit as st
+
+from lenet.finetune import teach_my_hand
+from lenet.handwriting import MIN_FOR_ACCURACY, DigitSet, DigitSetError, SetFull
+from lenet.inference import Reading
+from lenet.model import Net
+from lenet.ui import html, pictures, timemachine
+from lenet.workspace import Busy, Workspace
+
+SHOWN = 120  # the latest digits in the gallery; the accuracy counts them all
+
+
+def your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool) -> None:
+    st.subheader("Your digits")
+    st.caption(
+        "MNIST is 1990s American handwriting. Label your drawings to make your own test set: how well does "
+        f"the model read *your* hand? Its accuracy on them shows from {MIN_FOR_ACCURACY} digits on."
+    )
+    if reading is not None:
+        label, add = st.columns([1, 2], vertical_alignment="bottom")
+        label.selectbox("This is a", range(10), index=reading.prediction, key="my_digit_label")
+        add.button("Add to my digits", on_click=_add, args=(ws, reading))
+    if error := st.session_state.pop("my_digits_error", None):
+        st.error(error)
+    if len(ws.digits):
+        _the_set(ws, model)
+    _keep(ws)
+    _teach(ws, past)
+
+
+def _add(ws: Workspace, reading: Reading) -> None:
+    try:
+        ws.digits.add(reading.digit, st.session_state["my_digit_label"])
+    except SetFull as error:
+        st.session_state["my_digits_error"] = str(error)
+
+
+def _the_set(ws: Workspace, model: Net) -> None:
+    read = ws.digits.read_by(model)
+    labels = ws.digits.labels.tolist()
+    if read.total >= MIN_FOR_ACCURACY:
+        mine, mnist = st.columns(2)
+        mine.metric("Your digits", f"{read.accuracy:.0%}", f"{read.right} of {read.total} right", delta_color="off")
+        if ws.last_accuracy is not None:
+            mnist.metric("MNIST test digits", f"{ws.last_accuracy:.2%}", "10,000 digits", delta_color="off")
+        st.markdown(html.confusion_table(read.confusion, "my-confusion"), unsafe_allow_html=True)
+    else:
+        st.caption(f"{read.total} so far: {MIN_FOR_ACCURACY - read.total} more, and their accuracy shows.")
+    start = max(0, read.total - SHOWN)
+    st.markdown(
+        html.gallery(
+            [
+                (
+                    pictures.data_url(ws.digits.pixels[i].numpy()),
+                    f"#{i + 1}: a {labels[i]}, read {read.predictions[i]}"
+                    + ("" if labels[i] == read.predictions[i] else " ✗"),
+                )
+                for i in range(start, read.total)
+            ],
+            size_px=56,
+            testid="my-digits",
+        ),
+        unsafe_allow_html=True,
+    )
+    which, delete, clear = st.columns([1, 1, 1], vertical_alignment="bottom")
+    number = which.selectbox("Digit #", range(1, read.total + 1), index=read.total - 1)
+    delete.button("Delete it", on_click=ws.digits.remove, args=(number - 1,))
+    clear.button("Clear all", on_click=ws.digits.clear)
+
+
+def _keep(ws: Workspace) -> None:
+    down, up = st.columns(2)
+    down.download_button(
+        "Download my digits",
+        ws.digits.to_npz,
+        "my_digits.npz",
+        disabled=not len(ws.digits),
+        help="A .npz file: digits, (N, 28, 28) uint8, and labels; numpy.load reads it.",
+    )
+    upload = up.file_uploader("Load a set of digits", type=["npz"], help="Replaces your digits with the file's.")
+    if upload is not None and st.session_state.get("loaded_digits") != upload.file_id:
+        st.session_state.loaded_digits = upload.file_id
+        try:
+            loaded = DigitSet.from_npz(upload.getvalue())
+        except DigitSetError as error:
+            up.error(f"Your digits are unchanged: {error}")
+        else:
+            ws.digits.replace_with(loaded)
+            st.rerun()
+
+
+def _teach(ws: Workspace, past: bool) -> None:
+    ready = len(ws.digits) >= MIN_FOR_ACCURACY and not ws.training and not past
+    if st.button(
+        "Teach it my hand",
+        disabled=not ready,
+        help="A short run on your model: 10,000 MNIST digits and yours, each of yours many times, all changed at "
+        f"random. It needs {MIN_FOR_ACCURACY} digits, the latest weights, and no run going.",
+    ):
+        try:
+            teach_my_hand(ws)
+            timemachine.reset()
+            st.rerun()
+        except (ValueError, Busy) as error:
+            st.error(str(error))
+    report(ws)
+
+
+def report(ws: Workspace) -> None:
+    """Before and after the last "teach it my hand", once it has ended; while it trains, where it is."""
+    run = ws.run
+    if run is None or run.hand_before is None:
+        return
+    before = run.hand_before
+    if run.active:
+        st.info("Teaching it your hand: the run trains (the Train page shows it).")
+        return
+    after = ws.hand_accuracy()
+    if run.end_accuracy is None or after is None:
+        st.warning(f"Teaching it your hand ended: {run.message}")
+        return
+    st.success(
+        f"Taught your hand ({before['digits']} digits): your digits {before['hand']:.0%} → {after.accuracy:.0%}, "
+        f"MNIST test {before['mnist']:.2%} → {run.end_accuracy:.2%}"
+        + (" (it forgot a little of MNIST)" if run.end_accuracy < before["mnist"] - 0.002 else "")
+    )

@@ -1,0 +1,162 @@
+"""The learner's own digits: the set, its file (hostile ones too), how a model reads it, and teaching it the hand."""
+
+import contextlib
+import io
+import random
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from test_workspace import pretrained
+
+from lenet.augment import transformed
+from lenet.data import to_network_input
+from lenet.finetune import HAND_MNIST, mixed, repeats, teach_my_hand
+from lenet.handwriting import MAX_DIGITS, MAX_SET_FILE_BYTES, DigitSet, DigitSetError, SetFull
+from lenet.model import Net
+from lenet.slots import RunSlots
+from lenet.workspace import Workspace
+
+
+def hard_digits(mnist, n: int, seed: int = 5) -> tuple[torch.Tensor, list[int]]:
+    """Test digits turned and moved hard: a stand-in for a hand MNIST never saw."""
+    pixels = transformed(mnist.test_images[:n], seed=seed)[:, 0, 2:-2, 2:-2].contiguous()
+    return pixels, mnist.test_labels[:n].tolist()
+
+
+def a_set(mnist, n: int) -> DigitSet:
+    digits = DigitSet()
+    for pixels, label in zip(*hard_digits(mnist, n), strict=True):
+        digits.add(pixels, label)
+    return digits
+
+
+def npz(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_a_set_adds_removes_and_clears_and_stays_small(mnist):
+    digits = a_set(mnist, 200)
+    assert len(digits) == 200 and digits.nbytes <= 1_000_000  # 157 KB of pixels, 1.6 KB of labels
+    third = digits.pixels[2].clone()
+    digits.remove(1)
+    assert len(digits) == 199 and torch.equal(digits.pixels[1], third)
+    version = digits.version
+    digits.clear()
+    assert len(digits) == 0 and digits.version > version
+    with pytest.raises(ValueError, match="28 x 28 uint8"):
+        digits.add(torch.zeros(28, 28), 3)
+    with pytest.raises(ValueError, match="label from 0 to 9"):
+        digits.add(torch.zeros(28, 28, dtype=torch.uint8), 10)
+
+
+def test_a_set_holds_at_most_a_thousand_digits():
+    digits = DigitSet(torch.zeros(MAX_DIGITS, 28, 28, dtype=torch.uint8), torch.zeros(MAX_DIGITS, dtype=torch.int64))
+    with pytest.raises(SetFull, match="1,000"):
+        digits.add(torch.zeros(28, 28, dtype=torch.uint8), 1)
+
+
+def test_reading_a_set_is_the_models_own_answer_for_each_digit(mnist):
+    digits, model = a_set(mnist, 50), Net().eval()
+    read = digits.read_by(model)
+    expected = model(to_network_input(digits.pixels)).argmax(1)
+    assert read.predictions == expected.tolist()
+    assert read.right == int((expected == digits.labels).sum()) and read.total == 50
+    assert sum(map(sum, read.confusion)) == 50 and all(read.confusion[d][d] >= 0 for d in range(10))
+
+
+def test_the_file_is_numpys_and_comes_back_the_same(mnist):
+    digits = a_set(mnist, 30)
+    raw = digits.to_npz()
+    with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:  # anyone can read it
+        assert arrays["digits"].shape == (30, 28, 28) and arrays["labels"].tolist() == digits.labels.tolist()
+    back = DigitSet.from_npz(raw)
+    assert torch.equal(back.pixels, digits.pixels) and torch.equal(back.labels, digits.labels)
+
+
+HOSTILE = [
+    (b"", "not a set of digits"),
+    (b"\0" * (MAX_SET_FILE_BYTES + 1), "MB; a set of digits is under 1 MB"),  # a huge file: refused by its size
+    (b"PK\x03\x04 not really a zip", "not a set of digits"),
+    (npz(digits=np.zeros((100_000, 28, 28), np.uint8), labels=np.zeros(100_000, np.uint8)), "unpacks to more"),
+    (npz(digits=np.zeros((5, 32, 32), np.uint8), labels=np.zeros(5, np.uint8)), "(N, 28, 28) uint8"),
+    (npz(digits=np.zeros((5, 28, 28), np.float32), labels=np.zeros(5, np.uint8)), "(N, 28, 28) uint8"),
+    (npz(digits=np.zeros((5, 28, 28), np.uint8), labels=np.array([0, 1, 2, 3, 12])), "from 0 to 9"),
+    (npz(digits=np.zeros((5, 28, 28), np.uint8), labels=np.array([0, 1, 2, 3, -1])), "from 0 to 9"),
+    (npz(digits=np.zeros((5, 28, 28), np.uint8), labels=np.zeros(4, np.uint8)), "one whole number per digit"),
+    (npz(digits=np.zeros((5, 28, 28), np.uint8), labels=np.full(5, 0.5)), "one whole number per digit"),
+    (npz(digits=np.zeros((5, 28, 28), np.uint8)), "digits and labels"),
+    (npz(digits=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1, np.uint8), extra=np.zeros(1)), "digits and labels"),
+    (npz(digits=np.array([{"a": 1}], dtype=object), labels=np.zeros(1, np.uint8)), "cannot be read safely"),  # a pickle
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), HOSTILE, ids=range(len(HOSTILE)))
+def test_a_file_that_is_not_a_set_is_refused_with_its_reason(raw, reason):
+    with pytest.raises(DigitSetError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        DigitSet.from_npz(raw)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("digits.npy", b"\0" * 200_000_000)  # 200 MB of zeros in a file of 200 KB
+        archive.writestr("labels.npy", b"\0")
+    with pytest.raises(DigitSetError, match="unpacks to more"):
+        DigitSet.from_npz(buffer.getvalue())
+
+
+def test_fuzzed_set_files_raise_only_a_digit_set_error(mnist):
+    raw = bytearray(a_set(mnist, 12).to_npz())
+    rng = random.Random(0)
+    for _ in range(400):
+        broken = bytearray(raw)
+        for _ in range(rng.randint(1, 8)):
+            broken[rng.randrange(len(broken))] = rng.randrange(256)
+        with contextlib.suppress(DigitSetError):
+            DigitSet.from_npz(bytes(broken))
+
+
+def test_the_digits_outlive_a_new_model_and_are_read_at_each_epoch_end(mnist):
+    ws = pretrained()
+    ws.digits.replace_with(a_set(mnist, 12))
+    fresh = ws.replaced_by(Workspace.from_random_init(0))
+    assert fresh.digits is ws.digits and fresh.hand_accuracy().total == 12
+    first = fresh.hand_accuracy()
+    assert fresh.hand_accuracy() is first  # worked out once for these weights and this set
+    fresh.digits.remove(0)
+    assert fresh.hand_accuracy().total == 11
+    from lenet.settings import preset
+
+    run = fresh.start(preset("fast", epochs=2, train_subset=2_560, device="cpu"), slots=RunSlots(1))
+    run.thread.join(120)
+    assert sorted(run.hand_by_epoch) == [1, 2] and all(0 <= a <= 1 for a in run.hand_by_epoch.values())
+
+
+def test_the_mix_is_mnist_and_the_learners_digits_repeated(mnist):
+    digits = a_set(mnist, 12)
+    data = mixed(mnist, digits)
+    times = repeats(12)
+    assert times == 84 and len(data.train_images) == HAND_MNIST + 12 * times
+    assert torch.equal(data.train_images[HAND_MNIST, 0, 2:-2, 2:-2], digits.pixels[0])
+    assert data.train_labels[HAND_MNIST:].tolist() == digits.labels.tolist() * times
+    assert repeats(1_000) == 5 and repeats(1) == 100
+
+
+def test_teaching_it_my_hand_reads_my_hand_better_and_keeps_mnist(mnist):
+    ws = pretrained()
+    with pytest.raises(ValueError, match="at least 10"):
+        teach_my_hand(ws, slots=RunSlots(1))
+    ws.digits.replace_with(a_set(mnist, 30))
+    before = ws.hand_accuracy().accuracy
+    run = teach_my_hand(ws, slots=RunSlots(1))
+    run.thread.join(120)
+    assert run.state == "completed" and run.config.augment
+    assert run.hand_before["hand"] == before and run.hand_before["mnist"] > 0.99 and run.hand_before["digits"] == 30
+    after = ws.hand_accuracy().accuracy
+    print(f"\nyour digits {before:.0%} -> {after:.0%}, MNIST {run.hand_before['mnist']:.2%} -> {run.end_accuracy:.2%}")
+    assert after > before and run.end_accuracy > 0.97
+    assert "taught your hand" in run.start
