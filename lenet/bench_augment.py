@@ -6,12 +6,14 @@ moved test digits.
 Speed: back-to-back pairs of one epoch with and without, medians compared. Effect: the `fast`
 preset's 3 epochs with and without, for each seed, tested on the 10,000 test digits and on the
 same digits each turned by up to ±25° and moved by up to ±3 px (`augment.transformed`, seed 0).
+It also reads the digits drawn in Chromium by `tools/draw_set.py` (tests/data/drawn_digits.npz).
 The last line of stdout is one JSON object with the figures.
 """
 
 import argparse
 import json
 import statistics
+from pathlib import Path
 
 import torch
 
@@ -20,6 +22,7 @@ from lenet.data import load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import evaluate
 from lenet.events import Finished
+from lenet.handwriting import DigitSet
 from lenet.model import Net
 from lenet.settings import preset
 from lenet.train import fit
@@ -42,11 +45,15 @@ def speed(device: str, pairs: int) -> dict:
     }
 
 
+DRAWN = Path(__file__).parents[1] / "tests" / "data" / "drawn_digits.npz"  # tools/draw_set.py's
+
+
 def effect(device: str, seeds: list[int]) -> list[dict]:
     mnist = load_mnist()
     target = resolve_device(device)
     images, labels = mnist.test_images.to(target), mnist.test_labels.to(target)
     harder = transformed(images)
+    drawn = DigitSet.from_npz(DRAWN.read_bytes()) if DRAWN.is_file() else None
     results = []
     for seed in seeds:
         for augment in (False, True):
@@ -58,9 +65,10 @@ def effect(device: str, seeds: list[int]) -> list[dict]:
                 "augment": augment,
                 "test": round(evaluate(model, images, labels).accuracy, 4),
                 "turned_and_moved": round(evaluate(model, harder, labels).accuracy, 4),
+                "drawn": round(drawn.read_by(model.cpu().eval()).accuracy, 4) if drawn else None,
             }
             print(f"seed {seed}, {'augmented' if augment else 'plain':9}: test {row['test']:.2%}, "
-                  f"turned and moved {row['turned_and_moved']:.2%}")  # fmt: skip
+                  f"turned and moved {row['turned_and_moved']:.2%}, drawn in Chromium {row['drawn']}")  # fmt: skip
             results.append(row)
     return results
 

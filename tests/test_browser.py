@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from browser import (
@@ -724,3 +725,56 @@ def test_two_runs_from_the_same_start_seed_are_compared_side_by_side(server, pag
     compared.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
     screenshot(page, "runs-compared", compared)
+
+
+DRAWN_SET = Path(__file__).parent / "data" / "drawn_digits.npz"  # 63 digits drawn in Chromium (tools/draw_set.py)
+
+
+def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path):
+    from lenet.handwriting import DigitSet
+
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    draw(page, DIGITS["7"])
+    playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Add to my digits").click()
+    page.get_by_text("#1: a 7, read 7").wait_for(timeout=30_000)
+    page.get_by_text("1 so far: 9 more, and their accuracy shows.").wait_for()
+
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    bad = tmp_path / "bomb.npz"
+    bad.write_bytes(b"PK\x03\x04 not a set at all")
+    uploader.set_input_files(bad)
+    page.get_by_text("Your digits are unchanged: not a set of digits").wait_for(timeout=30_000)
+    assert page.get_by_text("#1: a 7, read 7").is_visible()  # the set as it was
+
+    uploader.set_input_files(DRAWN_SET)
+    page.get_by_text(re.compile(r"^#63: a 7, read 7")).wait_for(timeout=30_000)
+    assert page.get_by_text("#1: a 7, read 7").count() == 0  # a loaded set replaces the session's
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "100%"
+    assert page.get_by_text("Your digits: 63 of 63 right (100%)").is_visible()  # the sidebar, on every page
+    rows = page.get_by_test_id("my-confusion").locator("tbody tr").all_inner_texts()
+    assert len(rows) == 10 and rows[7].split()[:2] == ["7", "7"]  # each digit drawn, all read right
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download my digits").click()
+    path = tmp_path / "mine.npz"
+    download.value.save_as(path)
+    mine, drawn = DigitSet.from_npz(path.read_bytes()), DigitSet.from_npz(DRAWN_SET.read_bytes())
+    assert torch_equal(mine.pixels, drawn.pixels) and torch_equal(mine.labels, drawn.labels)
+
+    page.get_by_role("button", name="Teach it my hand").click()
+    report = page.get_by_text(re.compile(r"^Taught your hand \(63 digits\): your digits 100% → \d+%, MNIST test"))
+    report.wait_for(timeout=120_000)
+    screenshot(page, "my-digits", page.locator(".st-key-your-digits"))
+    page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
+    wait_idle(page, "Train")
+    assert page.get_by_text(re.compile(r"taught your hand: 10,000 MNIST digits and your 63")).count() > 0
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return torch.equal(a, b)

@@ -4,6 +4,7 @@ import contextlib
 import io
 import random
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +161,18 @@ def test_teaching_it_my_hand_reads_my_hand_better_and_keeps_mnist(mnist):
     print(f"\nyour digits {before:.0%} -> {after:.0%}, MNIST {run.hand_before['mnist']:.2%} -> {run.end_accuracy:.2%}")
     assert after > before and run.end_accuracy > 0.97
     assert "taught your hand" in run.start
+
+
+DRAWN = Path(__file__).parent / "data" / "drawn_digits.npz"  # made by tools/draw_set.py in Chromium
+
+
+def test_the_projects_own_drawn_digits_are_read_by_the_pretrained_model():
+    from lenet.checkpoint import pretrained
+
+    drawn = DigitSet.from_npz(DRAWN.read_bytes())
+    assert len(drawn) == 63 and all(drawn.labels.tolist().count(d) >= 6 for d in range(10))
+    model = Net()
+    model.load_state_dict(pretrained()["model"])
+    read = drawn.read_by(model.eval())
+    print(f"\nthe pretrained model reads {read.right} of the {read.total} digits drawn in Chromium")
+    assert read.accuracy >= 0.95  # measured: 63 of 63

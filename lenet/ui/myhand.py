@@ -1,6 +1,8 @@
 """The Sketch pad's "Your digits": label drawings into the session's own set, see how the model reads
 them, keep the set as a file, and teach the model the learner's hand."""
 
+import hashlib
+
 import streamlit as st
 
 from lenet.finetune import teach_my_hand
@@ -14,6 +16,11 @@ SHOWN = 120  # the latest digits in the gallery; the accuracy counts them all
 
 
 def your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool) -> None:
+    with st.container(key="your-digits"):
+        _your_digits(ws, model, reading, past)
+
+
+def _your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool) -> None:
     st.subheader("Your digits")
     st.caption(
         "MNIST is 1990s American handwriting. Label your drawings to make your own test set: how well does "
@@ -21,8 +28,10 @@ def your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool) 
     )
     if reading is not None:
         label, add = st.columns([1, 2], vertical_alignment="bottom")
-        label.selectbox("This is a", range(10), index=reading.prediction, key="my_digit_label")
-        add.button("Add to my digits", on_click=_add, args=(ws, reading))
+        # a widget per drawing, so each starts at what the model says, not at the label of the one before
+        key = "my_digit_label_" + hashlib.sha1(reading.digit.numpy().tobytes()).hexdigest()[:12]
+        label.selectbox("This is a", range(10), index=reading.prediction, key=key)
+        add.button("Add to my digits", on_click=_add, args=(ws, reading, key))
     if error := st.session_state.pop("my_digits_error", None):
         st.error(error)
     if len(ws.digits):
@@ -31,9 +40,9 @@ def your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool) 
     _teach(ws, past)
 
 
-def _add(ws: Workspace, reading: Reading) -> None:
+def _add(ws: Workspace, reading: Reading, key: str) -> None:
     try:
-        ws.digits.add(reading.digit, st.session_state["my_digit_label"])
+        ws.digits.add(reading.digit, st.session_state[key])
     except SetFull as error:
         st.session_state["my_digits_error"] = str(error)
 
@@ -43,9 +52,10 @@ def _the_set(ws: Workspace, model: Net) -> None:
     labels = ws.digits.labels.tolist()
     if read.total >= MIN_FOR_ACCURACY:
         mine, mnist = st.columns(2)
-        mine.metric("Your digits", f"{read.accuracy:.0%}", f"{read.right} of {read.total} right", delta_color="off")
+        plain = {"delta_color": "off", "delta_arrow": "off"}
+        mine.metric("Your digits", f"{read.accuracy:.0%}", f"{read.right} of {read.total} right", **plain)
         if ws.last_accuracy is not None:
-            mnist.metric("MNIST test digits", f"{ws.last_accuracy:.2%}", "10,000 digits", delta_color="off")
+            mnist.metric("MNIST test digits", f"{ws.last_accuracy:.2%}", "10,000 digits", **plain)
         st.markdown(html.confusion_table(read.confusion, "my-confusion"), unsafe_allow_html=True)
     else:
         st.caption(f"{read.total} so far: {MIN_FOR_ACCURACY - read.total} more, and their accuracy shows.")
