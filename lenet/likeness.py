@@ -8,11 +8,9 @@ floats alike (measured). The pretrained weights' set is kept for the whole proce
 every session; any other set lives as long as a model with those weights does.
 """
 
-import atexit
 import collections
 import functools
 import hashlib
-import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from lenet.checkpoint import pretrained
 from lenet.data import Mnist, MnistUnavailable, load_mnist, normalise
 from lenet.memory import give_back_freed_memory
 from lenet.model import Net
+from lenet.workers import QueueWorker
 
 LAYER = "fc2"  # the last hidden layer: what fc3 turns into the ten scores
 CHUNK = 512  # digits per forward pass; the fastest size measured here (1,000 and more: 1.5-2x slower)
@@ -87,7 +86,7 @@ class TrainingSetRepresentations:
         return torch.cat(distances).topk(k, largest=False).indices  # + |query|^2 changes no order
 
 
-class Representations:
+class Representations(QueueWorker):
     """Per process: the training set's representations for each set of weights a live model holds.
 
     `lookup` never waits: it answers from what is there and queues the rest for the one worker
@@ -95,16 +94,14 @@ class Representations:
     """
 
     def __init__(self, data: Callable[[], Mnist] = load_mnist):
+        super().__init__("lenet-likeness")
         self._data = data
-        self._lock = threading.Condition()
         self._by_weights: weakref.WeakValueDictionary[str, TrainingSetRepresentations] = weakref.WeakValueDictionary()
         self._held: weakref.WeakKeyDictionary[Net, TrainingSetRepresentations] = weakref.WeakKeyDictionary()
         self._kept: dict[str, TrainingSetRepresentations] = {}  # the pretrained weights': never freed
         self._failed: dict[str, str] = {}
         self._queue: collections.deque[tuple[str, weakref.ref[Net]]] = collections.deque()
-        self._worker: threading.Thread | None = None
         self._working: str | None = None  # the weights being worked out now
-        self._closing = threading.Event()
 
     def lookup(self, model: Net) -> TrainingSetRepresentations | None:
         """The representations for `model`'s weights, or None while they are being worked out.
@@ -124,9 +121,7 @@ class Representations:
                 raise RepresentationsUnavailable(self._failed[key])
             if key != self._working and all(queued != key for queued, _ in self._queue):
                 self._queue.append((key, weakref.ref(model)))
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="lenet-likeness", daemon=True)
-                self._worker.start()
+            self._wake()
             return None
 
     def wait(self, model: Net, timeout: float | None = None) -> TrainingSetRepresentations:
@@ -145,13 +140,6 @@ class Representations:
     def in_memory(self) -> list[TrainingSetRepresentations]:
         with self._lock:
             return list(self._by_weights.values())
-
-    def close(self) -> None:
-        """Stop the worker between two chunks and wait for it: a thread still inside torch when the
-        interpreter exits aborts it ("terminate called without an active exception")."""
-        self._closing.set()
-        if (worker := self._worker) is not None:
-            worker.join()
 
     def _work(self) -> None:
         while True:
@@ -190,4 +178,3 @@ def _pretrained_key() -> str:
 
 
 REPRESENTATIONS = Representations()  # the one per process
-atexit.register(REPRESENTATIONS.close)

@@ -11,9 +11,7 @@ pulls its losses, which waits for the device anyway. Their accuracy on the same 
 CPU core: the one `PROBE` thread of the process does it, beside the training thread, not in it.
 """
 
-import atexit
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +22,7 @@ from torch import nn
 from lenet.data import normalise
 from lenet.evaluate import evaluate
 from lenet.model import Net, parameter_count
+from lenet.workers import QueueWorker
 
 MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
 SNAPSHOT_BYTES = 2 * parameter_count(Net())  # float16
@@ -123,7 +122,7 @@ def accuracy(snapshot: Snapshot, images: torch.Tensor, labels: torch.Tensor, scr
 Job = tuple[Snapshot, torch.Tensor, torch.Tensor, Callable[[Snapshot], None]]
 
 
-class AccuracyProbe:
+class AccuracyProbe(QueueWorker):
     """One thread per process measures snapshots in the order they come, each handed back measured.
 
     A run in the app trains on all cores but one, which serves the pages: this thread works on
@@ -131,10 +130,8 @@ class AccuracyProbe:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Condition()
+        super().__init__("lenet-probe")
         self._queue: deque[Job] = deque()
-        self._worker: threading.Thread | None = None
-        self._closing = threading.Event()
         self._scratch = Net().to(memory_format=torch.channels_last).eval()
 
     def submit(
@@ -143,20 +140,12 @@ class AccuracyProbe:
         """Measure `snapshot` on `images` (CPU uint8) later; `done` gets it back with its accuracy."""
         with self._lock:
             self._queue.append((snapshot, images, labels, done))
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="lenet-probe", daemon=True)
-                self._worker.start()
+            self._wake()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Until every snapshot submitted so far is measured; False on a timeout."""
         with self._lock:
             return self._lock.wait_for(lambda: self._worker is None, timeout)
-
-    def close(self) -> None:
-        """Stop between two snapshots and wait: a thread inside torch at exit aborts the interpreter."""
-        self._closing.set()
-        if (worker := self._worker) is not None:
-            worker.join()
 
     def _work(self) -> None:
         while True:
@@ -173,4 +162,3 @@ class AccuracyProbe:
 
 
 PROBE = AccuracyProbe()  # the one per process
-atexit.register(PROBE.close)

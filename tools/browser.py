@@ -185,6 +185,11 @@ def in_chromium(scenario, *args) -> dict:
     return summary
 
 
+def log_errors(log: str) -> list[str]:
+    """The lines of a server's log that tell of an error, as a scenario counts them."""
+    return [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+
+
 def report(summary: dict, line: str) -> dict:
     """Print a scenario's one-line result and every error it saw."""
     print(line)

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from browser import IDLE, Server, in_chromium, report, watch
+from browser import IDLE, Server, in_chromium, log_errors, report, watch
 from loadtest import TOUR, draw_and_read, open_page, spread, switch_page
 
 RUN_LIMIT_S = 900  # the most the scenario waits for its runs to end
@@ -126,7 +126,7 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
             rss_after = server.rss_mb()
             sampler.stopped.set()
             log = server.stop()
-        errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+        errors += log_errors(log)
 
     summary = {
         "sessions": sessions,

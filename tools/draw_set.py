@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from browser import IDLE, Server, draw, in_chromium, report, wait_idle, watch
+from browser import IDLE, Server, draw, in_chromium, log_errors, report, wait_idle, watch
 
 Stroke = list[tuple[float, float]]
 
@@ -123,7 +123,7 @@ def run(browser, out: Path) -> dict:
         finally:
             context.close()
             log = server.stop()
-    errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+    errors += log_errors(log)
     summary = {"digits": len(made), "pretrained_reads": accuracy, "out": str(out), "errors": errors}
     return report(summary, f"{len(made)} digits drawn into {out}; the pretrained model reads {accuracy} of them")
 

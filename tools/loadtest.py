@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import DIGITS, PAGES, Server, draw, in_chromium, report, wait_idle, watch
+from browser import DIGITS, PAGES, Server, draw, in_chromium, log_errors, report, wait_idle, watch
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -179,7 +179,7 @@ def run(browser, sessions: int, training: int, seconds: float) -> dict:
             for context in contexts:
                 context.close()
             log = server.stop()
-        errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+        errors += log_errors(log)
 
     summary = {
         "sessions": sessions,

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import DIGITS, IDLE, PAGES, Server, draw, in_chromium, report, wait_idle, watch
+from browser import DIGITS, IDLE, PAGES, Server, draw, in_chromium, log_errors, report, wait_idle, watch
 
 
 def train_a_short_run(page) -> None:
@@ -81,7 +81,7 @@ def run(browser, scrubs: int, path: str) -> dict:
         finally:
             context.close()  # before the server stops: a page left open polls a server that is gone
             log = server.stop()
-    errors += [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
+    errors += log_errors(log)
     summary = {
         "page": path,
         "scrub_seconds_median": round(statistics.median(scrubs_s), 3),

@@ -55,6 +55,20 @@ ACCURACY_AXIS = {  # its own ticks, 0-100 %: plotly syncs an overlaying axis's t
 }
 
 
+def loss_and_accuracy_axes(loss_title: str, height: int, legend_y: float) -> dict:
+    """The layout both charts share: steps across, the loss on a log axis, the accuracy on the right."""
+    return {
+        "xaxis_title": "step",
+        "yaxis_title": loss_title,
+        "yaxis_type": "log",
+        "yaxis_tickvals": LOSS_TICKS,
+        "yaxis2": ACCURACY_AXIS,
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "legend": {"orientation": "h", "y": legend_y},
+    }
+
+
 def loss_chart(
     losses, steps_per_epoch: int, accuracy_points: list[tuple[int, float]] = (), stride: int = 1
 ) -> go.Figure:
@@ -122,14 +136,7 @@ def loss_chart(
             }
             for b in boundaries
         ],
-        xaxis_title="step",
-        yaxis_title="cross-entropy loss",
-        yaxis_type="log",
-        yaxis_tickvals=LOSS_TICKS,
-        yaxis2=ACCURACY_AXIS,
-        height=360,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.12},
+        **loss_and_accuracy_axes("cross-entropy loss", height=360, legend_y=1.12),
     )
     return figure
 
@@ -164,16 +171,7 @@ def runs_chart(runs: list) -> go.Figure:
                 )
             )
     figure = go.Figure(traces)
-    figure.update_layout(
-        xaxis_title="step",
-        yaxis_title="cross-entropy loss (smoothed)",
-        yaxis_type="log",
-        yaxis_tickvals=LOSS_TICKS,
-        yaxis2=ACCURACY_AXIS,
-        height=380,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.15},
-    )
+    figure.update_layout(**loss_and_accuracy_axes("cross-entropy loss (smoothed)", height=380, legend_y=1.15))
     return figure
 
 
