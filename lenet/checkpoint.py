@@ -113,7 +113,7 @@ def _check_archive(raw: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             records = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError):  # a version it lacks
         raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)") from None
     if len(records) > MAX_RECORDS:
         raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")

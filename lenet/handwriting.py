@@ -135,7 +135,7 @@ def _read_arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError):  # a version it lacks
         raise DigitSetError("not a set of digits (a .npz file, as this app downloads it)") from None
     names = {entry.filename for entry in entries}
     if names != ARRAYS or len(entries) != len(ARRAYS):

@@ -569,7 +569,8 @@ def test_an_uploaded_photo_of_a_digit_is_read(server, page, tmp_path):
     wait_idle(page, "Sketch pad")
     page.get_by_text("Upload an image").click()
     page.wait_for_selector(IDLE)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(path)
+    photos = page.get_by_test_id("stFileUploader").filter(has_text="A photo or scan of one digit")
+    photos.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(path)
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
 
 
@@ -743,7 +744,8 @@ def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path)
     page.get_by_text("#1: a 7, read 7").wait_for(timeout=30_000)
     page.get_by_text("1 so far: 9 more, and their accuracy shows.").wait_for()
 
-    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Load a set of digits")
+    uploader = uploader.get_by_test_id("stFileUploaderDropzoneInput")
     bad = tmp_path / "bomb.npz"
     bad.write_bytes(b"PK\x03\x04 not a set at all")
     uploader.set_input_files(bad)

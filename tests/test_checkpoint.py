@@ -224,3 +224,11 @@ def test_fuzzed_checkpoints_raise_only_checkpoint_errors():
             outcomes["refused"] += 1
     print(f"\nfuzzed checkpoints: {outcomes}")
     assert outcomes["refused"] > 0
+
+
+def test_a_zip_of_a_version_python_cannot_read_is_refused():
+    """zipfile raises NotImplementedError for it (the fuzzer of digit sets found it there)."""
+    from test_handwriting import from_a_later_zip_version
+
+    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+        read_checkpoint(from_a_later_zip_version(checkpoint_bytes(Net())), Net())

@@ -110,6 +110,18 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked():
         DigitSet.from_npz(buffer.getvalue())
 
 
+def from_a_later_zip_version(raw: bytes) -> bytes:
+    """`raw`, its central directory saying that version 15.1 of the zip format is needed to extract it."""
+    at = raw.index(b"PK\x01\x02") + 6
+    return raw[:at] + (151).to_bytes(2, "little") + raw[at + 2 :]
+
+
+def test_a_zip_of_a_version_python_cannot_read_is_refused(mnist):
+    """Found by the fuzzer below: zipfile raises NotImplementedError for it."""
+    with pytest.raises(DigitSetError, match="not a set of digits"):
+        DigitSet.from_npz(from_a_later_zip_version(a_set(mnist, 12).to_npz()))
+
+
 def test_fuzzed_set_files_raise_only_a_digit_set_error(mnist):
     raw = bytearray(a_set(mnist, 12).to_npz())
     rng = random.Random(0)
