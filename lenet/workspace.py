@@ -88,6 +88,7 @@ class Workspace:
             return False
         self.model = self._published = self.run = None
         self._past, self._before_lessons, self.runs, self.digits = [], [], RunLog(), DigitSet()
+        self._hand = (None, -1, None)  # it holds a model, and with it that model's look-alikes
         return True
 
     @classmethod
