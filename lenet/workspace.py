@@ -200,10 +200,10 @@ class Workspace:
         self.lessons -= 1
         self._publish()
 
-    def hand_accuracy(self, model: Net | None = None) -> HandAccuracy | None:
-        """How `model` (the latest weights unless given) reads the learner's digits; None for too few."""
+    def hand_accuracy(self, model: Net | None = None, at_least: int = MIN_FOR_ACCURACY) -> HandAccuracy | None:
+        """How `model` (the latest weights unless given) reads the learner's digits; None for fewer than `at_least`."""
         model = model or self._published
-        if len(self.digits) < MIN_FOR_ACCURACY:
+        if len(self.digits) < at_least:
             return None
         if self._hand[0] is not model or self._hand[1] != self.digits.version:
             self._hand = (model, self.digits.version, self.digits.read_by(model))

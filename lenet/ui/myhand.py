@@ -48,7 +48,7 @@ def _add(ws: Workspace, reading: Reading, key: str) -> None:
 
 
 def _the_set(ws: Workspace, model: Net) -> None:
-    read = ws.digits.read_by(model)
+    read = ws.hand_accuracy(model, at_least=1)  # worked out once per set and weights, not on every rerun
     labels = ws.digits.labels.tolist()
     if read.total >= MIN_FOR_ACCURACY:
         mine, mnist = st.columns(2)

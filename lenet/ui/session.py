@@ -68,9 +68,13 @@ def _janitor() -> None:
 
 
 def start_warm_up() -> None:
-    """The background threads of the process, started by its first page: the warm-up and the janitor."""
+    """The background threads of the process, started by its first page: the warm-up and the janitor;
+    first, few malloc arenas for every thread to come (lenet/memory.py has the figures)."""
     if not _warm_up_started.is_set():
         _warm_up_started.set()
+        from lenet.memory import limit_arenas
+
+        limit_arenas()
         threading.Thread(target=_warm_up, name="lenet-warm-up", daemon=True).start()
         threading.Thread(target=_janitor, name="lenet-janitor", daemon=True).start()
 
