@@ -40,9 +40,6 @@ def timed(method):
     return wrapper
 
 
-SnapshotTaker.take, SnapshotTaker.collect = timed(SnapshotTaker.take), timed(SnapshotTaker.collect)
-
-
 def one_run(config, snapshots: bool) -> tuple[float, float, list[Snapshot]]:
     """(training images/s, seconds until the last snapshot is measured, snapshots) of one seeded run."""
     mnist = load_mnist()
@@ -129,6 +126,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=1, help="of the fast preset on all 60,000 digits")
     parser.add_argument("--no-every-core", action="store_true", help="skip the measurement on every core")
     args = parser.parse_args(argv)
+    # timed here, not at import: importing this module must not change the trainer for anyone else
+    SnapshotTaker.take, SnapshotTaker.collect = timed(SnapshotTaker.take), timed(SnapshotTaker.collect)
     config = preset("fast", epochs=args.epochs, device="cpu")
     load_mnist()
     all_threads = torch.get_num_threads()
