@@ -2,8 +2,9 @@
 
 A checkpoint may come from anyone (an upload on a shared server), so reading one is bounded and
 checked before it touches a model: the zip archive `torch.save` writes declares what each record
-unpacks to, and those sizes are capped before `torch.load` unpacks anything; loading never runs
-code (`weights_only=True`); then every part is checked against what a LeNet checkpoint holds.
+unpacks to, and those sizes are capped before `torch.load` unpacks anything; the pickle's shape
+(steps, nesting) is read before anything is built from it (`lenet.pickle_shape`); loading never
+runs code (`weights_only=True`); then every part is checked against what a LeNet checkpoint holds.
 Any failure is a `CheckpointError` whose message says what is wrong; the model stays as it was.
 """
 
@@ -17,7 +18,8 @@ import torch
 from torch import nn
 
 from lenet.events import EpochRecord
-from lenet.model import Net
+from lenet.model import MAX_WEIGHT, Net
+from lenet.pickle_shape import PickleShapeError, check_shape
 from lenet.runlog import MAX_RUNS, from_record
 from lenet.settings import plain_config
 
@@ -26,10 +28,8 @@ MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpac
 MAX_PICKLE_BYTES = 1024 * 1024  # the pickled dict (a 1,000-epoch history pickles to 62 KB, 20 long runs to 300 KB)
 MAX_RECORDS = 64  # LeNet's 10 tensors and torch's bookkeeping take 16
 MAX_HISTORY = 1_000  # epochs a checkpoint may record
-# Weights up to this size give finite outputs for any input in the normalised range: through the five
-# layers the largest activation stays under 1e30, float32 reaches 3e38 (a test checks it).
-MAX_WEIGHT = 1e4
 KEYS = {"model", "config", "history", "runs"}
+WEIGHT_TYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)  # what a model's weights may be
 PRETRAINED = Path(__file__).parent / "assets" / "lenet_mnist.pt"
 
 
@@ -111,19 +111,29 @@ def _check_archive(raw: bytes) -> None:
     if not raw:
         raise CheckpointError("the file is empty")
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            records = archive.infolist()
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        records = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError):  # a version it lacks
         raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)") from None
-    if len(records) > MAX_RECORDS:
-        raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")
-    unpacked = sum(record.file_size for record in records)
-    pickles = sum(record.file_size for record in records if record.filename.endswith(".pkl"))
-    if unpacked > MAX_UNPACKED_BYTES or pickles > MAX_PICKLE_BYTES:
-        raise CheckpointError(
-            f"the file unpacks to {unpacked / 1e6:.1f} MB; a LeNet checkpoint unpacks to under "
-            f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB"
-        )
+    with archive:
+        if len(records) > MAX_RECORDS:
+            raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")
+        if len({record.filename for record in records}) < len(records):
+            raise CheckpointError("the archive holds two records of the same name")
+        unpacked = sum(record.file_size for record in records)
+        pickles = [record for record in records if record.filename.endswith(".pkl")]
+        if unpacked > MAX_UNPACKED_BYTES or sum(record.file_size for record in pickles) > MAX_PICKLE_BYTES:
+            raise CheckpointError(
+                f"the file unpacks to {unpacked / 1e6:.1f} MB; a LeNet checkpoint unpacks to under "
+                f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB"
+            )
+        for record in pickles:
+            try:
+                check_shape(archive.read(record))
+            except PickleShapeError as error:
+                raise CheckpointError(f"its pickle cannot be loaded safely: {error}") from None
+            except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+                raise CheckpointError("not a PyTorch checkpoint (a record of the archive is broken)") from None
 
 
 def _check_weights(state: dict, model: nn.Module) -> None:
@@ -142,7 +152,7 @@ def _check_weights(state: dict, model: nn.Module) -> None:
             raise CheckpointError(f"{name} is not a plain tensor of numbers ({kind})")
         if tensor.shape != expected[name].shape:
             raise CheckpointError(f"{name} has shape {tuple(tensor.shape)}, LeNet needs {tuple(expected[name].shape)}")
-        if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
+        if tensor.dtype not in WEIGHT_TYPES or not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name} holds values that are not finite numbers")
         if (largest := tensor.abs().max().item()) > MAX_WEIGHT:
             raise CheckpointError(f"{name} holds a weight of {largest:.3g}; weights above {MAX_WEIGHT:g} can overflow")

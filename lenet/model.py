@@ -5,6 +5,10 @@ import torch.nn.functional as F
 from torch import nn
 
 INPUT_SHAPE = (1, 32, 32)  # channels, height, width: MNIST's 28 x 28 padded by 2 on each side
+# Weights up to this size give finite outputs for any input in the normalised range: through the five
+# layers the largest activation stays under 1e30, float32 reaches 3e38 (a test checks it). Training
+# ends a run before its weights pass it, so every model the app makes can be saved and loaded back.
+MAX_WEIGHT = 1e4
 
 
 class Net(nn.Module):
@@ -23,6 +27,11 @@ class Net(nn.Module):
         x = F.relu(self.fc1(x))  # -> (N, 120)
         x = F.relu(self.fc2(x))  # -> (N, 84)
         return self.fc3(x)  # -> (N, 10) logits
+
+
+def within_bounds(tensor: torch.Tensor) -> torch.Tensor:
+    """A 0-d bool tensor on `tensor`'s device: every value finite and within ±MAX_WEIGHT (no host sync)."""
+    return (tensor.abs() <= MAX_WEIGHT).all()
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -21,7 +21,7 @@ from torch import nn
 
 from lenet.data import normalise
 from lenet.evaluate import evaluate
-from lenet.model import Net, parameter_count
+from lenet.model import Net, parameter_count, within_bounds
 from lenet.workers import QueueWorker
 
 MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
@@ -93,13 +93,14 @@ class SnapshotTaker:
         self.taken.add(step)
 
     def collect(self, finite: bool = True) -> list[Snapshot]:
-        """The snapshots taken since the last call, on the CPU; dropped if the weights were not finite."""
+        """The snapshots taken since the last call, on the CPU; all dropped if the run's weights left their
+        bounds meanwhile, and each one whose own float16 weights did (they overflow at 65,504)."""
         pending, self.pending = self.pending, []
-        if not finite:
-            self.taken -= {step for step, _ in pending}
-            return []
         cpu = {"device": "cpu", "memory_format": torch.contiguous_format}
-        return [Snapshot(step, {k: v.to(**cpu) for k, v in weights.items()}) for step, weights in pending]
+        kept = [(step, {k: v.to(**cpu) for k, v in weights.items()}) for step, weights in pending] if finite else []
+        kept = [(step, weights) for step, weights in kept if all(within_bounds(w) for w in weights.values())]
+        self.taken -= {step for step, _ in pending} - {step for step, _ in kept}
+        return [Snapshot(step, weights) for step, weights in kept]
 
 
 @torch.inference_mode()

@@ -17,6 +17,7 @@ from lenet.data import Mnist
 from lenet.devices import CHANNELS_LAST_DEVICES, autocast_dtype, resolve_device
 from lenet.evaluate import evaluate
 from lenet.events import EpochEnd, Event, Finished, Outcome, Steps
+from lenet.model import MAX_WEIGHT, within_bounds
 from lenet.settings import TrainConfig
 from lenet.snapshots import Snapshot, SnapshotTaker, plan
 from lenet.steppers import Problem, Stepper, learning_rates, make_optimizer, make_stepper, restore_momentum
@@ -25,20 +26,35 @@ PULL_EVERY_S = 0.25  # how often step losses come back to the host: often enough
 
 
 class LastGoodWeights:
-    """The weights after the last chunk of steps whose losses were all finite, to fall back on."""
+    """The weights after the last chunk of steps whose losses were all finite and whose weights stayed
+    within the model's bounds (finite, at most MAX_WEIGHT), to fall back on: a run never leaves weights
+    a checkpoint could not hold."""
 
     def __init__(self, model: nn.Module):
         self.params = list(model.parameters())
         self.saved = [p.detach().clone() for p in self.params]
 
     def check(self, losses: torch.Tensor) -> bool:
-        """True, and the weights saved, if the losses and weights are finite; else the saved ones put back."""
-        finite = torch.stack([torch.isfinite(losses).all()] + [torch.isfinite(p).all() for p in self.params])
+        """True, and the weights saved, if the losses are finite and the weights within bounds; else the
+        saved ones put back."""
+        finite = torch.stack([torch.isfinite(losses).all()] + [within_bounds(p) for p in self.params])
         ok = bool(finite.all())
         with torch.no_grad():
             for p, saved in zip(self.params, self.saved, strict=True):
                 (saved if ok else p).copy_(p if ok else saved)
         return ok
+
+
+class Stopwatch:
+    """Training time: the wall time less the time spent away, while whoever reads the events holds the
+    loop (in the app a run pauses there while another takes its turn)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.away = 0.0
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started - self.away
 
 
 def fit(
@@ -88,14 +104,14 @@ def fit(
     for epoch in range(1, config.epochs + 1):
         order = torch.randperm(len(images), generator=generator).to(device, non_blocking=True)
         losses = torch.empty(steps_per_epoch, device=device)
-        started = time.perf_counter()
+        stopwatch = Stopwatch()
         pulled, cut = yield from _epoch(
-            stepper, order, losses, epoch, config.epochs, batch_size, stop, guard, taker, started
+            stepper, order, losses, epoch, config.epochs, batch_size, stop, guard, taker, stopwatch
         )
         images_seen += pulled * batch_size
         if cut is not None:
             outcome, message = cut
-        seconds = time.perf_counter() - started
+        seconds = stopwatch.seconds()
         train_seconds += seconds
         if outcome != Outcome.COMPLETED:
             break
@@ -130,7 +146,7 @@ def _epoch(
     stop: threading.Event,
     guard: LastGoodWeights,
     taker: SnapshotTaker,
-    started: float,
+    stopwatch: Stopwatch,
 ) -> Generator[Steps | Snapshot, None, tuple[int, tuple[Outcome, str] | None]]:
     """One pass over `order`, yielding `Steps` as losses come back, and the snapshots taken meanwhile.
 
@@ -139,7 +155,7 @@ def _epoch(
     """
     steps = len(losses)
     done = pulled = 0
-    last_pull = started
+    last_pull = stopwatch.started
     while done < steps:
         stopping = stop.is_set()
         if not stopping:
@@ -158,15 +174,17 @@ def _epoch(
             taken = taker.collect(finite)
             if not finite:
                 message = (
-                    f"the loss stopped being finite in epoch {epoch}, near step {done}: the learning rate is "
-                    "probably too high. The last weights with a finite loss were restored."
+                    f"the loss or the weights blew up in epoch {epoch}, near step {done} (not finite, or a weight "
+                    f"past ±{MAX_WEIGHT:g}): the learning rate is probably too high. The last good weights were "
+                    "restored."
                 )
                 return pulled, (Outcome.DIVERGED, message)
             values, now = chunk.tolist(), time.perf_counter()
-            rate = done * batch_size / (now - started)
+            rate = done * batch_size / stopwatch.seconds()
             yield Steps(epoch, (epoch - 1) * steps + pulled, values, steps * epochs, rate)
             yield from taken
-            pulled, last_pull = done, now
+            stopwatch.away += time.perf_counter() - now
+            pulled, last_pull = done, time.perf_counter()
         if stopping:
             step = (epoch - 1) * steps + done
             return pulled, (Outcome.STOPPED, f"stopped in epoch {epoch}, after step {step:,} of {steps * epochs:,}")
