@@ -4,7 +4,9 @@ MNIST's recipe: the digit's bounding box scaled (aspect kept) so its longer side
 in a 28 x 28 field with its centre of mass at the centre, white ink on black.
 """
 
+import contextlib
 import io
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -18,7 +20,12 @@ DIGIT_SIZE = 20  # longer side of the digit's box, in MNIST pixels
 FIELD = 28
 MIN_EXTENT = 0.04  # a mark smaller than this share of the drawing's size is a dot, not a digit
 MAX_INK = 0.6  # more ink than this share of the area is not a digit on a background
-MAX_PIXELS = 25_000_000  # larger images are refused before they are decoded (decompression bombs)
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")  # what a photo or scan of a digit comes in; no other is tried
+MAX_FILE_BYTES = 20 * 10**6  # a phone's JPEG is 2-12 MB
+MAX_PIXELS = 25_000_000  # JPEG: larger images are refused before they are decoded (decompression bombs)
+MAX_LOSSLESS_PIXELS = 12_000_000  # the others decode whole: 48 MB as RGBA
+MAX_CANVAS_BYTES = 2 * 10**6  # the canvas's PNG: 280 x 280 CSS pixels, up to 4 device pixels each way
+MAX_CANVAS_PIXELS = (280 * 4) ** 2
 WORKING_SIZE = 560  # uploads are shrunk to at most this many pixels a side before the MNIST steps
 WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # grey levels wider than 8 bits
 
@@ -39,34 +46,69 @@ def grayscale(image: np.ndarray) -> torch.Tensor:
 
 
 def read_image(raw: bytes) -> np.ndarray:
-    """An uploaded image file -> (H, W) uint8 gray; `NotADigit` for anything Pillow cannot decode.
+    """An uploaded image file -> (H, W) uint8 gray; `NotADigit` for anything else.
 
-    Transparent images: the opaque part is the ink.
+    Only the formats a digit's photo or scan comes in are tried (`FORMATS`), each decoded only once
+    its true size is known: Pillow's other plugins decode while opening (an ICO holds a PNG of any
+    size) or hand the file to other programs (EPS to Ghostscript). Transparent images: the opaque
+    part is the ink.
     """
+    if len(raw) > MAX_FILE_BYTES:
+        megabytes = MAX_FILE_BYTES // 10**6
+        raise NotADigit(f"the file is {len(raw) / 1e6:.1f} MB; a photo of a digit is under {megabytes} MB")
+    with _opened(raw, FORMATS) as image:
+        width, height = image.size
+        limit = MAX_PIXELS if image.format == "JPEG" else MAX_LOSSLESS_PIXELS
+        if width * height > limit:
+            raise NotADigit(f"the image is {width:,} x {height:,} pixels; at most {limit // 1_000_000} megapixels")
+        return _decoded(lambda: _gray(image))
+
+
+def read_canvas(raw: bytes) -> np.ndarray:
+    """What the drawing canvas sends (a PNG, by the browser) -> (H, W, 4) uint8 RGBA; `NotADigit` for
+    anything larger than a canvas of this app can be, or not a PNG: a visitor can send any bytes."""
+    if len(raw) > MAX_CANVAS_BYTES:
+        raise NotADigit("the drawing arrived larger than the canvas can make it")
+    with _opened(raw, ("PNG",)) as image:
+        width, height = image.size
+        if width * height > MAX_CANVAS_PIXELS:
+            raise NotADigit(f"the drawing arrived as {width:,} x {height:,} pixels, more than the canvas has")
+        return _decoded(lambda: np.asarray(image.convert("RGBA")))
+
+
+@contextlib.contextmanager
+def _opened(raw: bytes, formats: tuple[str, ...]) -> Iterator[Image.Image]:
+    """The image of `raw`, its header read and nothing decoded yet, if it is one of `formats`."""
     try:
-        return _decode(raw)
+        image = Image.open(io.BytesIO(raw), formats=formats)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):  # UnidentifiedImageError is an OSError
+        names = ", ".join(formats[:-1]) + " and " + formats[-1] if len(formats) > 1 else formats[0]
+        raise NotADigit(f"it is not an image this app can read: it reads {names.replace('WEBP', 'WebP')}") from None
+    with image:
+        yield image
+
+
+def _decoded(decode: Callable[[], np.ndarray]) -> np.ndarray:
+    # Pillow reports broken files with all of these, corrupt PNG chunks as SyntaxError among them.
+    try:
+        return decode()
     except NotADigit:
         raise
-    # Pillow reports broken files with all of these, corrupt PNG chunks as SyntaxError among them.
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise NotADigit(f"it is not an image this app can read ({type(error).__name__}: {error})"[:300]) from error
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        raise NotADigit("it is not an image this app can read: the file is damaged or cut short") from None
 
 
-def _decode(raw: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(raw)) as image:
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise NotADigit(f"the image is {width} x {height} pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
-        image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at a reduced size
-        upright = ImageOps.exif_transpose(image)  # a phone stores its photos sideways, with a note how to turn them
-        upright.thumbnail((WORKING_SIZE, WORKING_SIZE))
-        if upright.mode in WIDE_MODES:
-            return _to_8_bits(np.asarray(upright, dtype=np.float64))
-        if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
-            alpha = np.asarray(upright.convert("RGBA"))[..., 3]
-            if alpha.min() < 128 <= alpha.max():
-                return alpha
-        return np.asarray(upright.convert("L"))
+def _gray(image: Image.Image) -> np.ndarray:
+    image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at a reduced size
+    upright = ImageOps.exif_transpose(image)  # a phone stores its photos sideways, with a note how to turn them
+    upright.thumbnail((WORKING_SIZE, WORKING_SIZE))
+    if upright.mode in WIDE_MODES:
+        return _to_8_bits(np.asarray(upright, dtype=np.float64))
+    if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
+        alpha = np.asarray(upright.convert("RGBA"))[..., 3]
+        if alpha.min() < 128 <= alpha.max():
+            return alpha
+    return np.asarray(upright.convert("L"))
 
 
 def _to_8_bits(pixels: np.ndarray) -> np.ndarray:
