@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from dataclasses import fields
 
 from lenet.events import EpochRecord
-from lenet.runs import RunState, TrainingRun
+from lenet.runs import MAX_TEXT, RunState, TrainingRun
 from lenet.settings import TrainConfig, plain_config, preset_name, settings
+from lenet.text import clean, is_clean
 
 FROM_PRETRAINED = "the pretrained weights"
 MAX_RUNS = 20  # runs a session keeps, and a checkpoint may carry
 MAX_CURVE_POINTS = 1_000  # loss values a run keeps in a checkpoint: means of consecutive steps
 MAX_ACCURACY_POINTS = 64
 MAX_RUN_EPOCHS = 100
-MAX_TEXT = 200
+
 ENDED = {state.value for state in RunState if not state.active}
 RECORD_KEYS = {
     "id",
@@ -108,16 +109,19 @@ def _percent(accuracy: float | None) -> str:
     return f"{accuracy:.2%}" if accuracy is not None else "-"
 
 
-def start_description(origin: str, init_seed: int | None, after: TrainingRun | None, lessons: int) -> str:
+def start_description(
+    origin: str, init_seed: int | None, after: TrainingRun | None, lessons: int, note: str = ""
+) -> str:
     """Where a run's weights come from, as its record says it: "from scratch, start seed 3", "where
-    run 2 ended, then 1 lesson"..."""
+    run 2 ended, then 1 lesson"...; `note` says what is special about its data. Cut to fit a record."""
     if after is not None:
         start = f"where {after.label} ended"
     elif origin == "random init":
         start = f"from scratch, start seed {init_seed}" if init_seed is not None else "from scratch"
     else:
         start = FROM_PRETRAINED if origin == "pretrained" else origin
-    return start + (f", then {lessons} lesson{'s' * (lessons != 1)}" if lessons else "")
+    start += f", then {lessons} lesson{'s' * (lessons != 1)}" if lessons else ""
+    return clean(start + (f"; {note}" if note else ""), MAX_TEXT)
 
 
 def to_record(run: TrainingRun) -> dict:
@@ -153,7 +157,7 @@ def from_record(raw: object) -> TrainingRun:
     if missing := sorted(RECORD_KEYS - set(raw)):
         raise ValueError(f"a run lacks {', '.join(missing)}")
     for key in ("id", "start", "device", "message"):
-        _check(type(raw[key]) is str and len(raw[key]) <= MAX_TEXT, key, f"text of at most {MAX_TEXT} characters")
+        _check(is_clean(raw[key], MAX_TEXT), key, f"plain text of at most {MAX_TEXT} characters")
     _check(_whole(raw["number"], 1, 10**6), "number", "a whole number from 1")
     _check(raw["init_seed"] is None or _whole(raw["init_seed"], 0, 2**31 - 1), "init_seed", "empty or a seed")
     _check(type(raw["state"]) is str and raw["state"] in ENDED, "state", f"one of {', '.join(sorted(ENDED))}")

@@ -12,6 +12,9 @@ from lenet.events import EpochEnd, EpochRecord, Event, Finished, Steps
 from lenet.settings import TrainConfig
 from lenet.slots import SLOTS, RunSlots
 from lenet.snapshots import Snapshot
+from lenet.text import clean
+
+MAX_TEXT = 200  # characters of any text a run keeps (its start, its message): what its record may hold
 
 
 class RunState(StrEnum):
@@ -58,7 +61,6 @@ class TrainingRun:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
-    owner_missing_since: float | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
@@ -73,6 +75,7 @@ class TrainingRun:
                 epochs=list(self.epochs),
                 snapshots=list(self.snapshots),
                 accuracy_points=list(self.accuracy_points),
+                hand_by_epoch=dict(self.hand_by_epoch),
             )
 
     def epochs_so_far(self) -> list[EpochRecord]:
@@ -108,7 +111,7 @@ class TrainingRun:
 
     def set_state(self, state: RunState, message: str = "") -> None:
         with self.lock:
-            self.state, self.message = state, message
+            self.state, self.message = state, clean(message, MAX_TEXT)
 
     def record(self, event: Event) -> None:
         """What `fit` reports, written under the lock (from the training thread)."""
@@ -123,9 +126,14 @@ class TrainingRun:
                 self.epochs.append(EpochRecord.of(event, self.first_epoch + event.epoch - 1, self.config.to_dict()))
                 self.evaluation = event.evaluation
             elif isinstance(event, Finished):
-                self.state, self.message = RunState(event.reason), event.message
+                self.state, self.message = RunState(event.reason), clean(event.message, MAX_TEXT)
                 self.evaluation, self.optimizer_state = event.evaluation, event.optimizer_state
                 self.end_accuracy = event.evaluation.accuracy
+
+    def record_hand(self, epoch: int, accuracy: float) -> None:
+        """The accuracy on the learner's own digits at the end of `epoch` (from the training thread)."""
+        with self.lock:
+            self.hand_by_epoch[epoch] = accuracy
 
     def measured(self, snapshot: Snapshot) -> None:
         """`snapshot` again, with its accuracy: it takes the unmeasured one's place, if that is still kept."""
@@ -165,13 +173,10 @@ def place_in_line(run: TrainingRun | None, slots: RunSlots = SLOTS) -> int | Non
     return slots.place(run) if run is not None else None
 
 
-def expected_wait_s(run: TrainingRun | None, slots: RunSlots = SLOTS) -> float | None:
-    """Roughly how long `run` still waits: the images of the runs ahead of it at the speed they
-    train now; None while none of them has reported a speed."""
+def expected_wait_s(run: TrainingRun | None, slots: RunSlots = SLOTS) -> float:
+    """Roughly how long until `run` trains: every run ahead of it takes a turn of `slots.turn_s`, or
+    less if it ends sooner; 0 when it is not waiting."""
     if place_in_line(run, slots) is None:
         return 0.0
-    ahead = [other.view() for other in slots.ahead(run)]
-    speeds = [other.images_per_second for other in ahead if other.images_per_second]
-    if not speeds:
-        return None
-    return sum(other.images_left() for other in ahead) / (sum(speeds) / len(speeds) * slots.limit)
+    turns = [min(slots.turn_s, other.seconds_left() or slots.turn_s) for other in slots.ahead(run)]
+    return sum(turns) / slots.limit

@@ -10,6 +10,8 @@ from dataclasses import Field, asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
+from lenet.text import is_clean
+
 
 class Schedule(StrEnum):
     ONECYCLE = "onecycle"
@@ -141,7 +143,7 @@ def plain_config(raw: object) -> dict:
             raise ValueError(f"a config has an unknown setting {str(key)[:50]!r}")
         if type(value) not in (int, float, bool, str):
             raise ValueError(f"the config's {key} is not a plain value")
-        if not (math.isfinite(value) if isinstance(value, float) else len(str(value)) <= 64):
+        if not (math.isfinite(value) if isinstance(value, float) else is_clean(str(value), 64)):
             raise ValueError(f"the config's {key} is not a valid value")
     return dict(raw)
 

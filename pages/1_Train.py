@@ -7,7 +7,7 @@ from lenet.runs import RunState, expected_wait_s, place_in_line
 from lenet.slots import SLOTS
 from lenet.ui import charts, compare, myhand, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
-from lenet.workspace import Busy, Workspace
+from lenet.workspace import Refused, Workspace
 
 ws = session.page("Train", "📉")
 st.title("Train")
@@ -47,8 +47,8 @@ with st.container(border=True):
             init_seed = int(session.remembered_values()["init_seed"])
             session.start_training(chosen_config(), from_scratch=start_from == FROM_SCRATCH, init_seed=init_seed)
             st.rerun()
-        except (ValueError, Busy) as error:
-            st.error(str(error))
+        except (ValueError, Refused) as error:
+            st.error(words.plain(error))
     if stop.button("Stop", disabled=not running):
         ws.stop(wait=5)
         st.rerun()
@@ -67,20 +67,20 @@ def live() -> None:
     if running and not run.active:
         st.rerun()  # the run just ended: show the results and stop polling
     if run.state == RunState.QUEUED:
-        training, _ = SLOTS.busy()
-        wait = expected_wait_s(ws.run)
+        training, waiting = SLOTS.busy()
+        wait = words.duration(expected_wait_s(ws.run))
+        place = place_in_line(ws.run) or 1
         st.info(
-            f"Waiting for a training slot: you are number {place_in_line(ws.run) or 1} in line"
-            + (
-                f", about {wait / 60:.0f} min to go"
-                if wait and wait >= 90
-                else f", about {wait:.0f} s to go"
-                if wait
-                else ""
-            )
-            + f" ({training} of {SLOTS.limit} runs are training on this server). Stop leaves the line."
+            f"Taking turns: {training + waiting} runs share this server's {SLOTS.limit} training slot"
+            f"{'s' * (SLOTS.limit != 1)}, each training {SLOTS.turn_s:.0f} s at a time. Yours goes on in about "
+            f"{wait} (number {place} in line)."
+            if run.losses
+            else f"Waiting for a training slot: you are number {place} in line, about {wait} to go "
+            f"({training} of {SLOTS.limit} runs are training on this server; runs take turns of "
+            f"{SLOTS.turn_s:.0f} s while others wait). Stop leaves the line."
         )
-        return
+        if not run.losses:
+            return
     done = len(run.losses)
     st.progress(
         done / run.total_steps if run.total_steps else 0.0,
@@ -89,6 +89,8 @@ def live() -> None:
     m = st.columns(4)
     m[0].metric("Images/s", f"{run.images_per_second:,.0f}")
     left = run.seconds_left()
+    if left is not None:  # runs taking turns share the slots: each trains a share of the time
+        left *= max(1.0, sum(SLOTS.busy()) / SLOTS.limit)
     m[1].metric("Time left", words.duration(left) if left is not None and run.active else "-")
     m[2].metric("Last loss", f"{run.losses[-1]:.4f}" if run.losses else "-")
     accuracy = run.evaluation.accuracy if run.evaluation is not None else None  # the last epoch's, or the end's
@@ -126,9 +128,9 @@ def live() -> None:
         )
     myhand.report(ws)
     if run.state in (RunState.STOPPED, RunState.COMPLETED):
-        st.success(run.message)
+        st.success(words.plain(run.message))
     elif run.state in (RunState.DIVERGED, RunState.FAILED):
-        st.error(run.message)
+        st.error(words.plain(run.message))
 
 
 live()
@@ -163,8 +165,8 @@ if upload is not None and st.session_state.get("loaded_checkpoint") != upload.fi
     try:
         session.replace_workspace(Workspace.from_upload(upload.getvalue(), upload.name))
         st.rerun()
-    except (CheckpointError, Busy) as error:
-        up.error(f"Your model is unchanged: {error}")
+    except (CheckpointError, Refused) as error:
+        up.error(words.plain(f"Your model is unchanged: {error}"))
 with st.expander("Reset the model"):
     to = st.radio("Reset to", ["pretrained", "random init"], horizontal=True)
     if st.button("Reset", disabled=running):

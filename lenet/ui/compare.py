@@ -9,8 +9,8 @@ from lenet.handwriting import MIN_FOR_ACCURACY
 from lenet.runlog import FROM_PRETRAINED, compare
 from lenet.runs import TrainingRun
 from lenet.settings import TrainConfig, setting_of
-from lenet.ui import charts, html, session, settings_form
-from lenet.workspace import Busy, Workspace
+from lenet.ui import charts, html, session, settings_form, words
+from lenet.workspace import Refused, Workspace
 
 BATCH_SIZES = setting_of(next(f for f in fields(TrainConfig) if f.name == "batch_size")).options
 
@@ -81,7 +81,7 @@ def _again(ws: Workspace, runs: list[TrainingRun]) -> None:
         batch.selectbox("Batch size", sizes, index=sizes.index(run.config.batch_size), key=f"again_batch_{run.id}")
         go.button("Start again", on_click=_start_again, args=(run,), disabled=ws.training, width="stretch")
         if error := st.session_state.pop("again_error", None):
-            st.error(error)
+            st.error(words.plain(error))
 
 
 def _start_again(run: TrainingRun) -> None:
@@ -94,7 +94,7 @@ def _start_again(run: TrainingRun) -> None:
         return
     try:
         session.start_again(run, lr=lr, batch_size=st.session_state[f"again_batch_{run.id}"])
-    except (ValueError, Busy) as error:  # a rate out of range, or a run still going
+    except (ValueError, Refused) as error:  # a rate out of range, or a run still going
         st.session_state["again_error"] = str(error)
         return
     settings_form.show(session.workspace().run.config)

@@ -5,8 +5,8 @@ import torch
 
 from lenet.data import from_network_input
 from lenet.inference import Reading
-from lenet.ui import html, pictures, session
-from lenet.workspace import UNDO_LESSONS, Busy, Workspace
+from lenet.ui import html, pictures, session, words
+from lenet.workspace import UNDO_LESSONS, Refused, Workspace
 
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 TUTORIAL_LR = 0.01
@@ -16,7 +16,7 @@ def _teach(label: int, lr: float, x: torch.Tensor) -> None:
     try:
         lesson = session.workspace().teach(x, label, lr)
         st.session_state.lesson = lesson, pictures.data_url(from_network_input(x)[0].numpy())
-    except Busy as error:
+    except Refused as error:
         st.session_state.lesson_refused = str(error)
 
 
@@ -24,13 +24,13 @@ def _undo() -> None:
     try:
         session.workspace().undo_lesson()
         st.session_state.pop("lesson", None)
-    except Busy as error:
+    except Refused as error:
         st.session_state.lesson_refused = str(error)
 
 
 def teach_it(ws: Workspace, reading: Reading) -> None:
     if refused := st.session_state.pop("lesson_refused", None):
-        st.warning(refused)
+        st.warning(words.plain(refused))
     if ws.training:
         st.info(
             "A run is training this model: a step on your drawing would be overwritten by its next steps. "

@@ -9,8 +9,8 @@ from lenet.finetune import teach_my_hand
 from lenet.handwriting import MIN_FOR_ACCURACY, DigitSet, DigitSetError, SetFull
 from lenet.inference import Reading
 from lenet.model import Net
-from lenet.ui import html, pictures, timemachine
-from lenet.workspace import Busy, Workspace
+from lenet.ui import html, pictures, timemachine, words
+from lenet.workspace import Refused, Workspace
 
 SHOWN = 120  # the latest digits in the gallery; the accuracy counts them all
 
@@ -33,7 +33,7 @@ def _your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool)
         label.selectbox("This is a", range(10), index=reading.prediction, key=key)
         add.button("Add to my digits", on_click=_add, args=(ws, reading, key))
     if error := st.session_state.pop("my_digits_error", None):
-        st.error(error)
+        st.error(words.plain(error))
     if len(ws.digits):
         _the_set(ws, model)
     _keep(ws)
@@ -96,7 +96,7 @@ def _keep(ws: Workspace) -> None:
         try:
             loaded = DigitSet.from_npz(upload.getvalue())
         except DigitSetError as error:
-            up.error(f"Your digits are unchanged: {error}")
+            up.error(words.plain(f"Your digits are unchanged: {error}"))
         else:
             ws.digits.replace_with(loaded)
             st.rerun()
@@ -114,8 +114,8 @@ def _teach(ws: Workspace, past: bool) -> None:
             teach_my_hand(ws)
             timemachine.reset()
             st.rerun()
-        except (ValueError, Busy) as error:
-            st.error(str(error))
+        except (ValueError, Refused) as error:
+            st.error(words.plain(error))
     report(ws)
 
 
@@ -130,7 +130,7 @@ def report(ws: Workspace) -> None:
         return
     after = ws.hand_accuracy()
     if run.end_accuracy is None or after is None:
-        st.warning(f"Teaching it your hand ended: {run.message}")
+        st.warning(words.plain(f"Teaching it your hand ended: {run.message}"))
         return
     st.success(
         f"Taught your hand ({before['digits']} digits): your digits {before['hand']:.0%} → {after.accuracy:.0%}, "

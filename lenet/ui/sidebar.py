@@ -4,6 +4,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from lenet.ui import words
+
 if TYPE_CHECKING:
     from lenet.workspace import Workspace
 
@@ -48,7 +50,7 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     if (was_training and not ws.training) or (server_was_busy and not was_training and SLOTS.busy() == (0, 0)):
         st.rerun()
     st.markdown("**Your model**")
-    st.caption(f"Source: {status_line(ws)}")
+    st.caption(f"Source: {words.plain(status_line(ws))}")
     accuracy = ws.last_accuracy
     st.caption(
         f"Last test accuracy: {accuracy:.2%}" if accuracy is not None else "Last test accuracy: not measured yet"

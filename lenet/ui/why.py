@@ -11,7 +11,7 @@ from lenet.explain import evidence, fool, nearest_training_digits, smallest_fool
 from lenet.inference import OutputNotFinite, Reading
 from lenet.likeness import REPRESENTATIONS, RepresentationsUnavailable
 from lenet.model import Net
-from lenet.ui import html, lesson, pictures
+from lenet.ui import html, lesson, pictures, words
 from lenet.whatif import KNOB, KNOBS, neutral, what_if
 from lenet.workspace import Workspace
 
@@ -54,7 +54,7 @@ def where_it_looked(model: Net, reading: Reading) -> None:
     try:
         shares = evidence(model, reading.x, tuple(digits))
     except OutputNotFinite as error:
-        st.warning(str(error))
+        st.warning(words.plain(error))
         return
     scale = pictures.full_scale(shares)  # one scale for both maps, so they compare
     st.markdown(
@@ -88,7 +88,7 @@ def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
     try:
         nearest = nearest_training_digits(model, reading.x, NEIGHBOURS, wait=False)
     except RepresentationsUnavailable as error:
-        st.warning(f"The training digits it finds alike can't be shown here.\n\n{error}")
+        st.warning(f"The training digits it finds alike can't be shown here.\n\n{words.plain(error)}")
         return
     if nearest is None:
         st.fragment(_waiting_for_alike, run_every=1.0)(model)

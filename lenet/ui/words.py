@@ -1,4 +1,8 @@
-"""Figures as a person reads them."""
+"""Figures and text as a person reads them."""
+
+import re
+
+from lenet.text import clean
 
 
 def duration(seconds: float) -> str:
@@ -8,3 +12,17 @@ def duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds // 3600:.0f} h {seconds % 3600 / 60:.0f} min"
+
+
+# Every ASCII punctuation character: CommonMark shows each literally after a backslash.
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Where GitHub-flavoured Markdown turns bare text into a link ("https://", "www.", "a@b"), escapes or
+# not: a zero-width space there keeps it text.
+_AUTOLINK = re.compile(r"(?i)(?<=:/)(?=/)|(?<=www)(?=\.)|(?<=@)")
+MAX_SHOWN = 500  # characters of a message shown
+
+
+def plain(text: object) -> str:
+    """`text` (a file's name or entries, a message that quotes them) for Streamlit's Markdown, to show
+    as it is: no link, image, HTML or formatting can come out of it."""
+    return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub("\u200b", clean(str(text), MAX_SHOWN)))
