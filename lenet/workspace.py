@@ -1,15 +1,15 @@
 """One person's model, its history and training runs, independent of any UI.
 
-Training runs in a background thread. It writes the model's weights, swaps in a new published
-copy of them (one reference, replaced whole), and writes everything else into its own
-`TrainingRun`, under the run's lock; a page reads the run whenever it redraws. Everything the
-workspace itself holds changes only in the caller's thread, and never while a run trains.
-Inference always uses the published copy, a consistent model even while a run changes the real one.
+Training runs in a background thread (`lenet.training_thread`). It writes the model's weights, swaps
+in a new published copy of them (one reference, replaced whole), and writes everything else into its
+own `TrainingRun`, under the run's lock; a page reads the run whenever it redraws. What the workspace
+itself holds changes in the page's thread, never while a run trains, except when the janitor thread
+releases a workspace whose session has gone (`release_if_abandoned`). Inference always uses the
+published copy, a consistent model even while a run changes the real one.
 """
 
 import copy
 import threading
-import time
 import weakref
 from collections.abc import Callable
 
@@ -19,23 +19,26 @@ from lenet.checkpoint import checkpoint_bytes, history_records, pretrained, read
 from lenet.data import Mnist, load_mnist
 from lenet.devices import resolve_device
 from lenet.evaluate import misclassified
-from lenet.events import EpochEnd, EpochRecord, Finished, Steps
+from lenet.events import EpochRecord
 from lenet.explain import Lesson, sgd_step
 from lenet.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
-from lenet.model import Net
+from lenet.model import MAX_WEIGHT, Net, within_bounds
 from lenet.runlog import FROM_PRETRAINED, RunLog, start_description
-from lenet.runs import RunState, TrainingRun
+from lenet.runs import TrainingRun
 from lenet.settings import TrainConfig
-from lenet.slots import SLOTS, RunSlots, training_threads
-from lenet.snapshots import PROBE, Snapshot, probe
-from lenet.train import fit
+from lenet.slots import MAX_RUN_STEPS, SLOTS, RunSlots, run_steps
+from lenet.text import clean
+from lenet.training_thread import OWNER_GRACE_S, Absence, train_in_background
 
-OWNER_GRACE_S = 3.0  # a run whose browser session is gone this long is stopped
-PROBE_GRACE_S = 10.0  # how long an ending run waits for the accuracy of its last snapshots
+MAX_FILE_NAME = 80  # characters of an uploaded file's name that its model's origin keeps
 UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
 
 
-class Busy(RuntimeError):
+class Refused(RuntimeError):
+    """The workspace will not do what was asked: the message says why, and what to do instead."""
+
+
+class Busy(Refused):
     """The workspace is training: the message says what to do first."""
 
 
@@ -74,17 +77,14 @@ class Workspace:
         self._before_lessons: list[dict[str, torch.Tensor]] = []  # the weights before each, for undo
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
-        self._owner_missing_since: float | None = None
+        self.owner_grace_s = OWNER_GRACE_S  # the app sets it to the server's session TTL
+        self.absence = Absence()
         _LIVE.add(self)  # last: the janitor thread may look at it from now on
 
     def release_if_abandoned(self, after_s: float) -> bool:
         """Drop the model and history once the owner has been gone for `after_s` seconds and nothing trains:
         Streamlit drops a closed tab's session lazily, and a cycle of its objects waits for a full collection."""
-        if self.owner_alive() or self.training:
-            self._owner_missing_since = None
-            return False
-        self._owner_missing_since = self._owner_missing_since or time.monotonic()
-        if time.monotonic() - self._owner_missing_since < after_s:
+        if self.absence.seconds(self.owner_alive()) < after_s or self.training:
             return False
         self.model = self._published = self.run = None
         self._past, self._before_lessons, self.runs, self.digits = [], [], RunLog(), DigitSet()
@@ -122,13 +122,13 @@ class Workspace:
     @classmethod
     def from_upload(cls, raw: bytes, name: str) -> "Workspace":
         """From an uploaded checkpoint file; a bad file raises `CheckpointError`."""
-        return cls.from_checkpoint(read_checkpoint(raw, Net()), f"uploaded {name}")
+        return cls.from_checkpoint(read_checkpoint(raw, Net()), f"uploaded {clean(name, MAX_FILE_NAME)}")
 
     def replaced_by(self, other: "Workspace") -> "Workspace":
         """`other`, to take this workspace's place (a reset, a loaded file); refused while a run trains."""
         if self.training:
             raise Busy("Stop the training run first: it is still changing this model.")
-        other.owner_alive = self.owner_alive
+        other.owner_alive, other.owner_grace_s = self.owner_alive, self.owner_grace_s
         self.runs.merge(other.runs)
         other.runs, other.digits = self.runs, self.digits
         return other
@@ -181,10 +181,17 @@ class Workspace:
         """One SGD step on one (1, 1, 32, 32) network input and its true label; `undo_lesson` takes it back."""
         if self.training:
             raise Busy("A run is training this model: it would overwrite the lesson within a step. Stop it first.")
-        self._before_lessons = [copy.deepcopy(self.model.state_dict()), *self._before_lessons][:UNDO_LESSONS]
+        before = copy.deepcopy(self.model.state_dict())
         lesson = sgd_step(self.model, x, label, lr)
+        if not all(within_bounds(p) for p in self.model.parameters()):
+            self.model.load_state_dict(before)
+            raise Refused(
+                f"That step pushed a weight past ±{MAX_WEIGHT:g} (or out of the numbers), where the model could no "
+                "longer be saved: it was undone. Try a smaller learning rate."
+            )
+        self._before_lessons = [before, *self._before_lessons][:UNDO_LESSONS]
         self.lessons += 1
-        self._publish()
+        self.publish()
         return lesson
 
     @property
@@ -198,7 +205,7 @@ class Workspace:
         before, *self._before_lessons = self._before_lessons
         self.model.load_state_dict(before)
         self.lessons -= 1
-        self._publish()
+        self.publish()
 
     def hand_accuracy(self, model: Net | None = None, at_least: int = MIN_FOR_ACCURACY) -> HandAccuracy | None:
         """How `model` (the latest weights unless given) reads the learner's digits; None for fewer than `at_least`."""
@@ -223,10 +230,15 @@ class Workspace:
         `note` says what is special about its data, in its record."""
         if self.training:
             raise Busy("A run is already going: stop it first.")
+        if (steps := run_steps(config)) > MAX_RUN_STEPS:
+            raise Refused(
+                f"That run would take {steps:,} SGD steps; a shared server trains at most {MAX_RUN_STEPS:,} in one "
+                "run (30 epochs of 60,000 digits at batch 16): choose a larger batch, fewer epochs or fewer images."
+            )
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
         momentum = None
-        start = start_description(self.origin, self.init_seed, self.run, self.lessons - self._lessons_before_run)
-        start += f"; {note}" if note else ""
+        lessons = self.lessons - self._lessons_before_run
+        start = start_description(self.origin, self.init_seed, self.run, lessons, note)
         self._lessons_before_run = self.lessons
         self._before_lessons = []  # undoing a lesson after a run would undo the run as well
         if self.run is not None:  # the last run has ended: its epochs join the history
@@ -243,7 +255,7 @@ class Workspace:
         )
         self.runs.add(run)
         run.thread = threading.Thread(
-            target=self._train, args=(run, data, slots, momentum), name="lenet-training", daemon=True
+            target=train_in_background, args=(self, run, data, slots, momentum), name="lenet-training", daemon=True
         )
         run.thread.start()
         return run
@@ -254,47 +266,8 @@ class Workspace:
             if wait and self.run.thread is not None:
                 self.run.thread.join(wait)
 
-    def _publish(self) -> None:
+    def publish(self) -> None:
+        """Replace the published copy of the weights with the model's weights now."""
         snapshot = Net()
         snapshot.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()})
         self._published = snapshot
-
-    def _owner_gone(self, run: TrainingRun) -> bool:
-        """True once the browser session has been gone for OWNER_GRACE_S; then the run stops itself."""
-        if self.owner_alive():
-            run.owner_missing_since = None
-            return False
-        run.owner_missing_since = run.owner_missing_since or time.monotonic()
-        if time.monotonic() - run.owner_missing_since < OWNER_GRACE_S:
-            return False
-        run.stop_requested.set()
-        return True
-
-    def _train(self, run: TrainingRun, data: Callable[[], Mnist], slots: RunSlots, momentum: dict | None) -> None:
-        run.set_state(RunState.QUEUED)
-        if not slots.wait_for_turn(run, lambda: run.stop_requested.is_set() or self._owner_gone(run)):
-            run.set_state(RunState.STOPPED, "stopped while waiting for a training slot")
-            return
-        try:
-            run.set_state(RunState.LOADING)
-            mnist = data()
-            torch.set_num_threads(training_threads(slots))
-            run.set_state(RunState.TRAINING)
-            digits = probe(mnist.test_images, mnist.test_labels)
-            for event in fit(self.model, run.config, mnist, run.stop_requested, momentum, snapshots=True):
-                if isinstance(event, Finished):  # the run's accuracy points complete by the time it ends
-                    PROBE.wait(timeout=PROBE_GRACE_S)
-                run.record(event)
-                if isinstance(event, Snapshot):
-                    PROBE.submit(event, *digits, run.measured)
-                elif isinstance(event, Steps):
-                    self._publish()
-                elif isinstance(event, EpochEnd) and (hand := self.hand_accuracy()) is not None:
-                    run.hand_by_epoch[event.epoch] = hand.accuracy
-                self._owner_gone(run)
-        except Exception as error:  # shown on the page; the thread must never die silently
-            run.set_state(RunState.FAILED, f"{type(error).__name__}: {error}")
-        finally:
-            slots.leave(run)
-            self.model.to("cpu")
-            self._publish()

@@ -122,6 +122,7 @@ def workspace() -> "Workspace":
 
         ws = Workspace.from_checkpoint(pretrained(), "pretrained")
         ws.owner_alive = session_liveness()
+        ws.owner_grace_s = float(st.get_option("server.disconnectedSessionTTL"))  # as long as Streamlit keeps it
         st.session_state.workspace = ws
     return st.session_state.workspace
 
