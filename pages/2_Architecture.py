@@ -66,3 +66,4 @@ st.table(
     ],
     hide_index=True,
 )
+timemachine.play_on()

@@ -5,7 +5,8 @@ from streamlit_drawable_canvas import st_canvas
 
 from lenet.inference import OutputNotFinite, read_digit
 from lenet.preprocess import NotADigit, read_image
-from lenet.ui import html, myhand, pictures, session, timemachine, why
+from lenet.ui import html, myhand, pictures, session, timemachine, why, words
+from lenet.ui.canvas import drawing as canvas_drawing
 
 BRUSH_PX = 20
 ws = session.page("Sketch pad", "✏️")
@@ -17,7 +18,7 @@ timemachine.banner(past)
 draw, result = st.columns([1, 1], gap="large")
 with draw:
     source = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, label_visibility="collapsed")
-    image, inverted = None, False
+    image, inverted, refused = None, False, ""
     if source == "Draw":
         st.space("small")  # the canvas toolbar floats above the canvas
         canvas = st_canvas(
@@ -30,28 +31,36 @@ with draw:
             return_image_data=True,
             key="sketch",
         )
-        image = canvas.image_data
+        try:
+            image = canvas_drawing(canvas)
+        except NotADigit as error:
+            refused = str(error)
     else:
-        upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"])
+        upload = st.file_uploader(
+            "A photo or scan of one digit (PNG, JPEG, BMP, GIF or WebP)",
+            type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+        )
         if upload is not None:
             try:
                 image, inverted = read_image(upload.getvalue()), True
             except NotADigit as error:
-                st.error(f"That file can't be used: {error}")
+                refused = f"That file can't be used: {error}"
 
 with result:
     reading = None
     if not past:
         why.start_working_out(ws, model)
     try:
+        if refused:
+            raise NotADigit(refused)
         if image is None:
             raise NotADigit("Nothing drawn yet: draw a digit.")
         # a single click leaves one brush-wide dot: a mark under two brush widths is not a digit
         reading = read_digit(model, image, detect_inversion=inverted, min_extent_px=0 if inverted else 2 * BRUSH_PX)
     except NotADigit as error:
-        st.info(str(error))
+        (st.error if refused else st.info)(words.plain(error))
     except OutputNotFinite as error:
-        st.error(str(error))
+        st.error(words.plain(error))
     else:
         probs = reading.probabilities
         verdict = f"Prediction, {probs[reading.prediction]:.0%} sure"
@@ -85,3 +94,4 @@ if reading is not None:
     st.subheader("Why?")
     why.panels(ws, model, reading, past=past is not None)
 myhand.your_digits(ws, model, reading, past=past is not None)
+timemachine.play_on()

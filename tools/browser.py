@@ -1,5 +1,6 @@
 """What the browser tests and the load test share: a real `streamlit run` server and Chromium's settings."""
 
+import contextlib
 import json
 import math
 import os
@@ -7,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -196,3 +198,78 @@ def report(summary: dict, line: str) -> dict:
     for error in summary["errors"]:
         print("  ", error)
     return summary
+
+
+class Proxy:
+    """A TCP relay on a free loopback port in front of a server, whose connections can be cut: a dropped
+    Wi-Fi or a phone that put its tab to sleep, as the server sees it (the socket goes away)."""
+
+    def __init__(self, port: int):
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.down_until = 0.0
+        self.lock = threading.Lock()
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def drop(self, seconds: float) -> None:
+        """Close every connection now and refuse new ones for `seconds`."""
+        with self.lock:
+            self.down_until = time.monotonic() + seconds
+            for connection in self.open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self.open.clear()
+
+    def close(self) -> None:
+        self.drop(0)
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            if time.monotonic() < self.down_until:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+def record_slider(page, label: str = "Model at step") -> None:
+    """Record, in the page itself, every value the slider labelled `label` shows, as often as the browser
+    can: polling it from here, a round trip a reading, can miss a frame."""
+    page.evaluate(
+        """label => {
+            window.sliderValues = [];
+            clearInterval(window.sliderRecorder);
+            window.sliderRecorder = setInterval(() => {
+                const slider = [...document.querySelectorAll('[data-testid="stSlider"]')]
+                    .find(element => element.innerText.includes(label))?.querySelector('input[type="range"]');
+                const value = slider?.getAttribute('aria-valuetext');
+                if (value && value !== window.sliderValues.at(-1)) window.sliderValues.push(value);
+            }, 5);
+        }""",
+        label,
+    )
+
+
+def recorded_slider(page) -> list[str]:
+    return page.evaluate("() => window.sliderValues")

@@ -17,12 +17,32 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import DIGITS, IDLE, PAGES, Server, draw, in_chromium, log_errors, report, wait_idle, watch
+from browser import (
+    DIGITS,
+    IDLE,
+    PAGES,
+    Server,
+    draw,
+    in_chromium,
+    log_errors,
+    record_slider,
+    recorded_slider,
+    report,
+    wait_idle,
+    watch,
+)
+
+# The snapshots of 2 epochs of 78 steps (10,000 digits at the fast preset's batch of 128): 0 and the
+# powers of two, and each epoch's end (lenet.snapshots.plan); Play shows each in turn, then now.
+FRAMES = ["0", "1", "2", "4", "8", "16", "32", "64", "78", "128", "156", "now"]
 
 
 def train_a_short_run(page) -> None:
     page.get_by_role("combobox", name="Training images").click()
     page.get_by_role("option", name="10,000", exact=True).click()
+    page.wait_for_selector(IDLE)
+    page.get_by_label("Epochs", exact=True).fill("2")
+    page.get_by_label("Epochs", exact=True).press("Enter")
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text(re.compile(r"^Last run: completed")).wait_for(timeout=300_000)
@@ -42,21 +62,27 @@ def scrub_seconds(page, times: int) -> list[float]:
 
 
 def play(page) -> dict:
-    """Press Play at step 0; the frames the slider shows until it is back at now."""
+    """Press Play at step 0; the frames the slider shows (recorded in the page) until it is back at now."""
     slider = page.get_by_role("slider", name="Model at step")
     slider.focus()
     slider.press("Home")
     page.wait_for_selector(IDLE)
+    record_slider(page)
     page.get_by_role("button", name="▶ Play").click()
-    started, shown = time.perf_counter(), [("0", 0.0)]
-    while shown[-1][0] != "now" and time.perf_counter() - started < 30:
-        value = slider.get_attribute("aria-valuetext")
-        if value != shown[-1][0]:
-            shown.append((value, time.perf_counter() - started))
+    started = time.perf_counter()
+    while (shown := recorded_slider(page))[-1:] != ["now"] and time.perf_counter() - started < 30:
         page.wait_for_timeout(20)
+    seconds = time.perf_counter() - started
     frames = len(shown) - 1  # the steps after 0, and now
-    return {"frames": [value for value, _ in shown], "seconds": round(shown[-1][1], 2),
-            "frames_per_second": round(frames / shown[-1][1], 2)}  # fmt: skip
+    return {"frames": shown, "seconds": round(seconds, 2),
+            "frames_per_second": round(frames / seconds, 2) if frames else 0.0}  # fmt: skip
+
+
+def play_errors(frames: list[str]) -> list[str]:
+    """What went wrong with Play: it shows every snapshot in order, then now, or it failed."""
+    if frames == FRAMES:
+        return []
+    return [f"Play showed {' '.join(frames)}, not every snapshot and then now ({' '.join(FRAMES)})"]
 
 
 def run(browser, scrubs: int, path: str) -> dict:
@@ -78,6 +104,7 @@ def run(browser, scrubs: int, path: str) -> dict:
                 page.wait_for_selector(IDLE)
             scrubs_s = scrub_seconds(page, scrubs)
             played = play(page)
+            errors += play_errors(played["frames"])
         finally:
             context.close()  # before the server stops: a page left open polls a server that is gone
             log = server.stop()

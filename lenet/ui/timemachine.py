@@ -1,8 +1,10 @@
 """The time machine: a "model at step" slider, with Play, over the snapshots of the session's runs.
 
 The choice lives in the session, so the Sketch pad and the Architecture page show the same step;
-"now", the default, is the latest weights. Play shows the snapshots one by one, then now: a tiny
-fragment ticks ten times a second and reruns the page for the next one once a quarter second has passed.
+"now", the default, is the latest weights. Play shows the snapshots one by one, then now: each
+page run ends by waiting out its quarter second and running the page again for the next snapshot
+(`play_on`). A timer in the browser that asked for each frame stalled after a few frames when page
+runs were slow: a page that drives its own next run cannot lose one.
 """
 
 import time
@@ -12,12 +14,10 @@ import streamlit as st
 
 if TYPE_CHECKING:
     from lenet.model import Net
-    from lenet.runs import TrainingRun
     from lenet.workspace import Workspace
 
 NOW = -1  # the latest weights, at the slider's right end
 FRAMES_PER_S = 4
-TICK_S = 0.1  # a tick lost while the page runs costs a tenth of a second, not a whole frame
 STATE = "time_machine"
 
 
@@ -78,7 +78,7 @@ def choose(ws: "Workspace") -> tuple["Net", str | None]:
             args=() if playing else (steps,),
             width="stretch",
         )
-    st.fragment(_tick, run_every=TICK_S if playing else None)(run)
+    state["frames"] = steps
     if state["step"] == NOW:
         return ws.inference_model(), None
     snapshot = run.snapshot_at(state["step"])
@@ -121,16 +121,13 @@ def _pause() -> None:
     _state()["playing"] = False
 
 
-def _tick(run: "TrainingRun") -> None:
-    """While playing: the next snapshot, the whole page rerun for it; after the last, now.
-
-    One snapshot a tick, never skipping one: a tick that comes while the page still runs waits
-    for it (Streamlit queues a timed fragment's rerun behind the run going on, at most one), so a
-    slow page plays slower rather than piling reruns up.
-    """
+def play_on() -> None:
+    """The last call of a page that shows the time machine: while playing, wait out the frame's quarter
+    second, move to the next snapshot (after the last, to now) and run the page again for it."""
     state = _state()
-    if not state["playing"] or time.monotonic() - state["shown_at"] < 1 / FRAMES_PER_S - TICK_S * 0.7:
-        return  # the page's own run draws this fragment too: only a tick moves on
-    later = [step for step in run.snapshot_steps() if step > state["step"]]
+    if not state["playing"]:
+        return
+    time.sleep(max(0.0, state["shown_at"] + 1 / FRAMES_PER_S - time.monotonic()))
+    later = [step for step in state.get("frames", []) if step > state["step"]]
     state["step"], state["playing"], state["shown_at"] = (later or [NOW])[0], bool(later), time.monotonic()
-    st.rerun(scope="app")
+    st.rerun()
