@@ -1,5 +1,6 @@
 """Every page through Streamlit's AppTest: renders, shares one workspace, trains in the background."""
 
+import re
 import time
 
 import pytest
@@ -18,6 +19,11 @@ def app():
     yield at
     if "workspace" in at.session_state:
         at.session_state["workspace"].stop(wait=30)
+
+
+def shown(markdown: str) -> str:
+    """Markdown as a person reads it: the app escapes text it did not write itself (lenet.ui.words.plain)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def button(at, label):
@@ -84,7 +90,7 @@ def test_the_first_start_trains_from_scratch(app):
     assert workspace.run.state == "completed"
     assert 2.0 < workspace.run.losses[0] < 2.6
     assert workspace.last_accuracy > 0.5
-    assert any(c.value == "Source: random init + 1 epoch here" for c in app.sidebar.caption)
+    assert any(shown(c.value) == "Source: random init + 1 epoch here" for c in app.sidebar.caption)
     assert start_from(app).value == "keep training this model"  # the next Start goes on from here
     assert all(
         not torch.equal(a, b) for a, b in zip(workspace.model.parameters(), pretrained.model.parameters(), strict=True)
@@ -119,7 +125,7 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     # a stopped run changed the model without finishing an epoch: the sidebar says so, with its accuracy
     steps = len(run.losses)
     assert 0 < steps < run.steps_per_epoch
-    assert any(c.value == f"Source: random init + {steps:,} steps here" for c in app.sidebar.caption)
+    assert any(shown(c.value) == f"Source: random init + {steps:,} steps here" for c in app.sidebar.caption)
     assert any(c.value == f"Last test accuracy: {run.evaluation.accuracy:.2%}" for c in app.sidebar.caption)
 
 
@@ -131,6 +137,6 @@ def test_a_learning_rate_out_of_range_is_refused_not_clamped(app, typed, message
     app.switch_page("pages/1_Train.py").run()
     app.text_input(key="widget_lr").set_value(typed).run()
     button(app, "Start").click().run()
-    assert any(message in e.value for e in app.error)
+    assert any(message in shown(e.value) for e in app.error)
     assert app.session_state["workspace"].run is None
     assert app.text_input(key="widget_lr").value == typed  # left as typed, to correct

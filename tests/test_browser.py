@@ -21,6 +21,8 @@ from browser import (
     Server,
     assert_clean_log,
     draw,
+    record_slider,
+    recorded_slider,
     wait_idle,
     watch,
 )
@@ -588,13 +590,16 @@ def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
     assert checkpoint["history"][-1]["test_accuracy"] >= 0.99  # the pretrained weights' own record
 
 
-def train_from_scratch(page, server, start_seed: int) -> None:
-    """One epoch on 10,000 digits (78 steps) from scratch with `start_seed`, to its end."""
+def train_from_scratch(page, server, start_seed: int, batch_size: int | None = None) -> None:
+    """One epoch on 10,000 digits (78 steps at the fast preset's batch of 128) from scratch with
+    `start_seed`, to its end."""
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
-    page.get_by_role("combobox", name="Training images").click()
-    page.get_by_role("option", name="10,000", exact=True).click()
-    page.wait_for_selector(IDLE)
+    choices = [("Training images", "10,000")] + ([("Batch size", str(batch_size))] if batch_size else [])
+    for name, option in choices:
+        page.get_by_role("combobox", name=name).click()
+        page.get_by_role("option", name=option, exact=True).click()
+        page.wait_for_selector(IDLE)
     for label, value in (("Epochs", "1"), ("Start seed", str(start_seed))):
         field = page.get_by_label(label, exact=True)
         field.fill(value)
@@ -641,9 +646,11 @@ def filter_scale(page) -> float:
 
 def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page):
     page.set_viewport_size({"width": 1400, "height": 1600})  # the screenshot shows the heatmap below
-    train_from_scratch(page, server, start_seed=4)
+    # 312 steps at batch 32: from any of start seeds 0-19 the network learns to read (89-96 % here in
+    # fp32); at batch 128, 78 steps, 6 of those 20 starts stay near chance, so the test would lean on luck.
+    train_from_scratch(page, server, start_seed=4, batch_size=32)
     accuracy = chart_with(page, "test accuracy")["test accuracy"]  # live on the loss chart: one point per snapshot
-    assert accuracy["x"] == [0, 1, 2, 4, 8, 16, 32, 64, 78]
+    assert accuracy["x"] == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 312]
     assert accuracy["y"][0] < 25 and accuracy["y"][-1] > 50  # chance at the start, reading digits at the end
 
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
@@ -654,7 +661,7 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
     assert page.get_by_text("The past").count() == 0 and max(probabilities(page)) > 0.5
     drawing = page.locator("canvas.dc-canvas.lower-canvas").evaluate("c => c.toDataURL()")
     time_machine_to(page, "Home", "0")
-    page.get_by_text("The past: your model after 0 of run 1's 78 steps").wait_for(timeout=30_000)
+    page.get_by_text("The past: your model after 0 of run 1's 312 steps").wait_for(timeout=30_000)
     page.get_by_test_id("attributions").wait_for(timeout=30_000)  # where it looked, for the model of step 0
     assert max(probabilities(page)) < 0.3, "a random network's answer is close to chance"
     assert page.get_by_text("(the model of the past)").is_visible()
@@ -664,7 +671,7 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
 
     page.get_by_test_id("stSidebarNav").get_by_text("Architecture", exact=True).click()
     wait_idle(page, "Architecture")
-    page.get_by_text("The past: your model after 0 of run 1's 78 steps").wait_for()  # one choice for both pages
+    page.get_by_text("The past: your model after 0 of run 1's 312 steps").wait_for()  # one choice for both pages
     at_start, start_picture = (
         filter_scale(page),
         page.get_by_test_id("stImage").first.locator("img").get_attribute("src"),
@@ -683,15 +690,13 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
     assert max(probabilities(page)) > 0.5 and page.get_by_text("The past").count() == 0
     # Play: from step 0 through every snapshot, one page run each, back to now
     time_machine_to(page, "Home", "0")
+    record_slider(page)
     page.get_by_role("button", name="▶ Play").click()
-    slider, shown = page.get_by_role("slider", name="Model at step"), ["0"]
     deadline = time.monotonic() + 60
-    while shown[-1] != "now":
+    while (shown := recorded_slider(page))[-1:] != ["now"]:
         assert time.monotonic() < deadline, f"Play stopped at {shown}"
-        if (value := slider.get_attribute("aria-valuetext")) != shown[-1]:
-            shown.append(value)
-        page.wait_for_timeout(20)
-    assert shown == ["0", "1", "2", "4", "8", "16", "32", "64", "78", "now"]
+        page.wait_for_timeout(50)
+    assert shown == ["0", "1", "2", "4", "8", "16", "32", "64", "128", "256", "312", "now"]
     page.get_by_role("button", name="▶ Play").wait_for()  # it stopped by itself
 
 
@@ -780,3 +785,110 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return torch.equal(a, b)
+
+
+EVIL = "[Session expired, log in](https:evil.example) ![x](http:127.0.0.1:9) <img src=x> www.evil.example"
+
+
+def assert_shown_as_text(page, text: str, where: str = "body") -> None:
+    """`text` is on the page (in `where`) as it was written, and nothing in it became a link or an image."""
+    shown = page.locator(where).first.inner_text().replace("\u200b", "")
+    assert text in shown, f"{text!r} is not in {where} as text"
+    made = page.locator("a[href*='evil'], a[href*='127.0.0.1:9'], img[src='x'], img[src*='127.0.0.1:9']")
+    assert made.count() == 0, "visitor text became a link or an image"
+
+
+def test_text_from_files_and_names_is_shown_as_text(server, page, tmp_path):
+    """File names, a checkpoint's entries and a digit set's archive names, in every place they appear:
+    the sidebar, error boxes, the runs' names and their comparison table."""
+    import io
+    import zipfile
+
+    import torch
+
+    from lenet.checkpoint import checkpoint_bytes
+    from lenet.model import Net
+
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.goto(f"{server.url}/Train")
+    wait_idle(page, "Train")
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    buffer = io.BytesIO()
+    torch.save({"model": Net().state_dict(), EVIL: 1}, buffer)
+    uploader.set_input_files(
+        files=[{"name": "entries.pt", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}]
+    )
+    page.get_by_text(re.compile("Your model is unchanged: unexpected entries")).wait_for(timeout=30_000)
+    assert_shown_as_text(page, EVIL)
+
+    good = checkpoint_bytes(Net())
+    uploader.set_input_files([{"name": f"{EVIL}.pt", "mimeType": "application/octet-stream", "buffer": good}])
+    page.get_by_text(re.compile(r"^Source: uploaded \[Session expired")).wait_for(timeout=30_000)
+    assert_shown_as_text(page, f"Source: uploaded {EVIL[:70]}")  # a model's origin keeps 80 characters of a name
+
+    page.get_by_role("combobox", name="Training images").click()
+    page.get_by_role("option", name="1,000", exact=True).click()
+    page.wait_for_selector(IDLE)
+    page.get_by_label("Epochs", exact=True).fill("1")
+    page.get_by_label("Epochs", exact=True).press("Enter")
+    page.wait_for_selector(IDLE)
+    page.get_by_text("keep training this model", exact=True).click()
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text(re.compile(r"^Last run: completed")).wait_for(timeout=120_000)
+    page.wait_for_selector(IDLE)
+    page.get_by_test_id("run-settings").wait_for(timeout=30_000)
+    assert_shown_as_text(page, f"uploaded {EVIL[:70]}", "[data-testid='run-settings']")  # the runs' settings table
+    assert_shown_as_text(page, f"run 1: uploaded {EVIL[:30]}", "[data-testid='stMultiSelect']")  # and their names
+
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as entries:
+        entries.writestr(EVIL, b"x")
+    digits = page.get_by_test_id("stFileUploader").filter(has_text="Load a set of digits")
+    digits.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        [{"name": f"{EVIL}.npz", "mimeType": "application/zip", "buffer": archive.getvalue()}]
+    )
+    page.get_by_text(re.compile("Your digits are unchanged")).wait_for(timeout=30_000)
+    assert_shown_as_text(page, EVIL)
+    screenshot(page, "hostile-text")
+
+
+def test_a_run_survives_a_dropped_connection(server, browser):
+    """Wi-Fi that drops for 8 s (the session had been stopping its run after 3 s): the browser reconnects
+    to the same session, and the run has gone on training meanwhile."""
+    from browser import Proxy
+
+    proxy = Proxy(server.port)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{proxy.url}/Train")
+        wait_idle(page, "Train")
+        page.get_by_role("combobox", name="Preset").click()
+        page.get_by_role("option", name="tutorial", exact=True).click()  # 3 epochs of 938 steps: a while
+        page.wait_for_selector(IDLE)
+        page.get_by_role("button", name="Start", exact=True).click()
+        progress = page.get_by_text(re.compile(r"^training: epoch \d+/3, step \d+/"))
+        progress.wait_for(timeout=60_000)
+        page.wait_for_timeout(1_000)
+
+        def step() -> int:
+            return int(re.search(r"step (\d+)/", progress.inner_text(timeout=30_000)).group(1))
+
+        before = step()
+        proxy.drop(8)
+        page.get_by_text(re.compile("Connecting|Please wait")).first.wait_for(timeout=10_000)  # it saw the drop
+        page.wait_for_timeout(8_000)
+        deadline = time.monotonic() + 60
+        while (after := step()) <= before:  # the page follows the run again once it has reconnected
+            assert time.monotonic() < deadline, f"after the drop the page still shows step {after}"
+            page.wait_for_timeout(250)
+        print(f"\nconnection dropped for 8 s at step {before}; reconnected, the run at step {after} and going on")
+        assert page.get_by_text(re.compile(r"^training: epoch")).is_visible()
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
+    finally:
+        context.close()
+        proxy.close()

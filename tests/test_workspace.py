@@ -12,7 +12,7 @@ from lenet.runs import expected_wait_s, place_in_line
 from lenet.settings import preset
 from lenet.slots import RunSlots
 from lenet.snapshots import PROBE
-from lenet.workspace import OWNER_GRACE_S, Workspace
+from lenet.workspace import Refused, Workspace
 
 LONG = preset("tutorial", epochs=5)  # minutes of work: every test here stops it
 
@@ -46,42 +46,78 @@ def test_two_sessions_training_at_once_share_nothing(mnist):
         assert not torch.equal(pa, pb)
 
 
-def test_runs_beyond_the_limit_wait_in_line(mnist):
-    slots = RunSlots(1)
+def test_runs_beyond_the_limit_wait_in_line_and_take_turns(mnist):
+    slots = RunSlots(1, turn_s=1.0)
     first, second, third = pretrained(), pretrained(), pretrained()
     first.start(LONG, slots=slots)
     wait_until(lambda: first.run.state == "training")
     second.start(LONG, slots=slots)
     third.start(LONG, slots=slots)
     wait_until(lambda: slots.place(third.run) == 2)
-    assert second.run.state == third.run.state == "queued"
     assert slots.place(second.run) == 1 and slots.busy() == (1, 2)
-    wait_until(lambda: first.run.images_per_second > 0)
-    # the wait is the images still ahead at the speed the first run trains: the third waits a whole run longer
-    one_run = LONG.epochs * (60_000 // LONG.batch_size) * LONG.batch_size / first.run.images_per_second
-    assert 0 < expected_wait_s(second.run, slots) <= one_run
-    assert expected_wait_s(third.run, slots) == pytest.approx(expected_wait_s(second.run, slots) + one_run, rel=0.05)
+    # each run ahead takes a turn of at most turn_s: the third waits a turn longer than the second
+    assert 0 < expected_wait_s(second.run, slots) <= slots.turn_s
+    assert expected_wait_s(third.run, slots) == pytest.approx(expected_wait_s(second.run, slots) + slots.turn_s)
     assert expected_wait_s(first.run, slots) == 0.0 and place_in_line(first.run, slots) is None  # it trains
 
+    # after its turn the first run waits at the back of the line, halfway through its work
+    wait_until(lambda: second.run.state == "training", timeout=30)
+    assert first.run.state == "queued" and len(first.run.losses) > 0 and slots.place(first.run) == 2
     third.stop(wait=10)  # leaving the line
-    assert third.run.state == "stopped" and slots.busy() == (1, 1)
+    assert third.run.state == "stopped" and not third.run.losses
+    wait_until(lambda: first.run.state == "training", timeout=30)  # round and round: its turn again
     first.stop(wait=30)
-    wait_until(lambda: second.run.state == "training")
-    assert slots.place(second.run) is None
     second.stop(wait=30)
+    assert first.run.state == second.run.state == "stopped"
     assert slots.busy() == (0, 0)
+
+
+def test_a_class_pressing_start_together_each_sees_its_run_train_soon(mnist):
+    """Three sessions on one slot: one asks for the most the form allows (30 epochs of 60,000 digits at
+    batch 16, half an hour here); the two who press Start after it train within a turn or two each,
+    and the big run goes on afterwards."""
+    slots = RunSlots(1, turn_s=1.0)
+    big, small = pretrained(), [pretrained(), pretrained()]
+    big.start(preset("fast", epochs=30, batch_size=16), slots=slots)
+    wait_until(lambda: len(big.run.losses) > 0)
+    pressed = time.monotonic()
+    for ws in small:
+        ws.start(preset("fast", epochs=1, train_subset=5_120), slots=slots)
+    first_steps = []
+    for ws in small:
+        wait_until(lambda ws=ws: len(ws.run.losses) > 0, timeout=30)
+        first_steps.append(time.monotonic() - pressed)
+    print(f"\nthe two small runs' first steps: {first_steps[0]:.1f} s and {first_steps[1]:.1f} s after Start")
+    assert first_steps[1] < 4 * slots.turn_s + 2  # the big run's turn, the first small one's, then its own
+    for ws in small:
+        ws.run.thread.join(60)
+        assert ws.run.state == "completed"
+    steps_then = len(big.run.losses)
+    wait_until(lambda: len(big.run.losses) > steps_then)  # it trains again: no run is starved
+    big.stop(wait=30)
+    assert big.run.state == "stopped"
+
+
+def test_a_run_larger_than_the_form_allows_is_refused_before_the_line(mnist):
+    ws = pretrained()
+    with pytest.raises(Refused, match="at most 112,500"):
+        ws.start(preset("fast", epochs=30, batch_size=1), slots=RunSlots(1))
+    assert ws.run is None
+    run = ws.start(preset("fast", epochs=30, batch_size=16), slots=RunSlots(1))  # the most the form allows
+    ws.stop(wait=30)
+    assert run.state == "stopped"
 
 
 def test_a_run_stops_soon_after_its_session_ends(mnist):
     threads_before = threading.active_count()
     session_connected = True
     ws = pretrained()
-    ws.owner_alive = lambda: session_connected
+    ws.owner_alive, ws.owner_grace_s = (lambda: session_connected), 3.0
     run = ws.start(LONG, slots=RunSlots(1))
     wait_until(lambda: len(run.losses) > 0)
     session_connected = False
     ended = time.monotonic()
-    run.thread.join(OWNER_GRACE_S + 10)
+    run.thread.join(ws.owner_grace_s + 10)
     assert not run.thread.is_alive(), "the training thread outlived its session"
     print(f"\ntraining thread ended {time.monotonic() - ended:.1f} s after its session")
     assert run.state == "stopped"

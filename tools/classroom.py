@@ -145,6 +145,12 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
             }
             for run in runs
         ],
+        # the class's throughput: from the first Start to the last run's end (the same work, however shared)
+        "all_runs_ended_s": (
+            round(max(run["ended"] for run in runs) - min(run["pressed"] for run in runs), 1)
+            if runs and all(run["ended"] for run in runs)
+            else None
+        ),
         "rss_mb_idle_one_session": round(rss_idle, 1),
         "rss_mb_idle_after_one_small_run": round(rss_idle_trained, 1),
         "rss_mb_all_sessions_open": round(rss_all_open, 1),
@@ -156,7 +162,8 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
     return report(
         summary,
         f"{summary['page_loads']} page loads: {summary['page_seconds_all']}; draw -> prediction "
-        f"{summary['mouse_up_to_prediction_seconds']}; runs {summary['runs']}; RSS idle {rss_idle:.0f} MB "
+        f"{summary['mouse_up_to_prediction_seconds']}; runs {summary['runs']}, all ended after "
+        f"{summary['all_runs_ended_s']} s; RSS idle {rss_idle:.0f} MB "
         f"({rss_idle_trained:.0f} MB once it has trained), "
         f"peak {summary['rss_mb_peak']:.0f} MB, after close {rss_after:.0f} MB; {len(errors)} errors",
     )

@@ -1,0 +1,250 @@
+"""What a hostile or careless visitor sends a shared server: each case of issue 21, and what it costs.
+
+Cases that could take the process down run in a subprocess, so a regression fails this test instead
+of killing the test run; memory is the subprocess's peak (ru_maxrss) over its own baseline.
+"""
+
+import base64
+import io
+import json
+import pickle
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from fuzz import mutations
+from PIL import EpsImagePlugin, Image, ImageDraw
+
+from lenet.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
+from lenet.model import Net
+from lenet.pickle_shape import MAX_DEPTH, PickleShapeError, check_shape
+from lenet.preprocess import NotADigit, read_canvas, read_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_subprocess(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def with_pickle(data: bytes) -> bytes:
+    """A real checkpoint's archive with its pickle replaced by `data`."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(checkpoint_bytes(Net()))) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, data if info.filename.endswith("data.pkl") else source.read(info))
+    return out.getvalue()
+
+
+def nested_key(depth: int) -> bytes:
+    """A pickle of {((...(0,)...),): None}: a tuple `depth` deep, used as a dict key."""
+    return b"\x80\x02}K\x00" + b"\x85" * depth + b"Ns."
+
+
+@pytest.mark.parametrize("depth", [50_000, 300_000])
+def test_a_deeply_nested_pickle_is_refused_and_the_process_survives(depth, tmp_path):
+    hostile = tmp_path / "deep.pt"
+    hostile.write_bytes(with_pickle(nested_key(depth)))
+    print(f"\n{depth:,} deep: {hostile.stat().st_size / 1e3:.0f} KB")
+    ours = in_subprocess(
+        "import sys, pathlib\n"
+        "from lenet.checkpoint import read_checkpoint, CheckpointError\n"
+        "from lenet.model import Net\n"
+        "try:\n"
+        f"    read_checkpoint(pathlib.Path({str(hostile)!r}), Net())\n"
+        "except CheckpointError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    assert ours.returncode == 0, f"the process died ({ours.returncode}): {ours.stderr[-2000:]}"
+    assert "refused: its pickle cannot be loaded safely: it " in ours.stdout
+    torch_alone = in_subprocess(
+        f"import torch, pathlib\ntorch.load(pathlib.Path({str(hostile)!r}), weights_only=True)\nprint('loaded')"
+    )
+    print(f"torch.load alone: exit {torch_alone.returncode}, {(torch_alone.stderr.strip().splitlines() or [''])[-1]}")
+
+
+def test_the_shape_check_follows_memo_references_and_refuses_cycles():
+    chain = b"\x80\x02]q\x000"  # lists that each hold the one before, put together through the memo
+    for i in range(1, 100):
+        chain += b"]q" + bytes([i]) + b"h" + bytes([i - 1]) + b"a0"
+    with pytest.raises(PickleShapeError, match="nests objects more than"):
+        check_shape(chain + b"hc.")
+    with pytest.raises(PickleShapeError, match="contains itself"):
+        check_shape(b"\x80\x02]q\x00h\x00a.")  # a list that holds itself
+    assert check_shape(pickle.dumps([[[1]]], protocol=2)) == 4
+    assert check_shape(pickle.dumps([[1]] * 3, protocol=4)) == 3
+
+
+def test_the_largest_checkpoint_the_app_writes_is_well_within_the_shape_limits():
+    from test_round_trip import record_of_the_largest_run
+
+    raw = checkpoint_bytes(
+        Net(),
+        history=[{"epoch": i + 1, "test_accuracy": 0.5} for i in range(1_000)],
+        runs=[record_of_the_largest_run()] * 20,
+    )
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        data = next(archive.read(name) for name in archive.namelist() if name.endswith(".pkl"))
+    assert check_shape(data) <= MAX_DEPTH // 4
+    assert read_checkpoint(raw, Net())["runs"]
+
+
+def test_fuzzed_pickles_give_a_depth_or_the_shape_error():
+    data = pickle.dumps({"model": {"a": [1.0, 2.0]}, "history": [{"epoch": 1}], "x": ("t", 1)}, protocol=2)
+    outcomes = {"refused": 0, "measured": 0}
+    for mutated in mutations(data, 2_000):
+        try:
+            assert 0 < check_shape(mutated) <= MAX_DEPTH
+            outcomes["measured"] += 1
+        except PickleShapeError:
+            outcomes["refused"] += 1
+    print(f"\nfuzzed pickles: {outcomes}")
+    assert outcomes["refused"] > 1_000 and outcomes["measured"] > 10
+
+
+def test_float8_weights_are_the_apps_own_error():
+    state = {k: v.to(torch.float8_e4m3fn) for k, v in Net().state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save({"model": state}, buffer)
+    with pytest.raises(CheckpointError, match="not finite numbers"):
+        read_checkpoint(buffer.getvalue(), Net())
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def peak_growth_mb(call: str, payload: bytes, tmp_path: Path) -> tuple[float, str]:
+    """The subprocess's peak memory over its warmed-up resident memory while `call` reads `payload`,
+    and what it said. Linux resets the peak (VmHWM) on request: torch's import peaks higher than it
+    stays, so the lifetime peak (ru_maxrss) would hide a read that costs less than that."""
+    source = tmp_path / "payload.bin"
+    source.write_bytes(payload)
+    result = in_subprocess(
+        "import io, re, pathlib, numpy as np\n"
+        "from PIL import Image\n"
+        "from lenet.preprocess import NotADigit, read_canvas, read_image\n"
+        "def kb(field):\n"
+        "    return int(re.search(field + r':\\s+(\\d+) kB', pathlib.Path('/proc/self/status').read_text()).group(1))\n"
+        "small = io.BytesIO(); Image.new('RGBA', (280, 280)).save(small, 'PNG')\n"
+        "read_canvas(small.getvalue()), read_image(small.getvalue())  # warmed up: what any reading costs\n"
+        f"raw = pathlib.Path({str(source)!r}).read_bytes()\n"
+        "pathlib.Path('/proc/self/clear_refs').write_text('5')  # the peak, from now on\n"
+        "before = kb('VmRSS')\n"
+        "try:\n"
+        f"    said = 'read ' + str({call}(raw).shape)\n"
+        "except NotADigit as error:\n"
+        "    said = 'refused: ' + str(error)\n"
+        "print((kb('VmHWM') - before) / 1024)\n"
+        "print(said)\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    growth, said = result.stdout.strip().splitlines()[-2:]
+    return float(growth), said
+
+
+def test_a_huge_canvas_payload_is_refused_before_it_is_decoded(tmp_path):
+    bomb = png(Image.new("1", (6000, 6000)))
+    grown, said = peak_growth_mb("read_canvas", bomb, tmp_path)
+    print(f"\na {len(bomb) / 1e3:.0f} KB PNG of 6000 x 6000 as the canvas: {said}; peak +{grown:.1f} MB")
+    assert said.startswith("refused: the drawing arrived as 6,000 x 6,000 pixels")
+    assert grown < 100
+    decoded, said = peak_growth_mb(
+        "(lambda raw: np.asarray(Image.open(io.BytesIO(raw)).convert('RGBA')))", bomb, tmp_path
+    )
+    print(f"the same PNG decoded as the canvas component did: {said}; peak +{decoded:.0f} MB")
+    assert decoded > 100  # the meter sees what a decode costs
+
+
+def read_canvas_payloads(payloads: list) -> None:
+    """An app (for AppTest: the canvas component loads only inside Streamlit) that reads each payload as
+    the Sketch pad reads the canvas's, and keeps what came of it."""
+    import streamlit as st
+    from streamlit_drawable_canvas import CanvasResult
+
+    from lenet.preprocess import NotADigit
+    from lenet.ui.canvas import drawing
+
+    outcomes = []
+    for payload in payloads:
+        try:
+            image = drawing(CanvasResult(None, payload, True))
+            outcomes.append(None if image is None else list(image.shape))
+        except NotADigit as error:
+            outcomes.append(f"refused: {error}")
+    st.session_state["outcomes"] = outcomes
+
+
+def test_what_the_canvas_sends_is_read_and_anything_else_is_not_a_digit():
+    from streamlit.testing.v1 import AppTest
+
+    canvas = Image.new("RGBA", (560, 560), (0, 0, 0, 255))  # 280 x 280 at a device pixel ratio of 2
+    ImageDraw.Draw(canvas).line([(280, 80), (280, 480)], fill=(255, 255, 255, 255), width=40)
+    drawn = "data:image/png;base64," + base64.b64encode(png(canvas)).decode()
+    bomb = "data:image/png;base64," + base64.b64encode(png(Image.new("1", (6000, 6000)))).decode()
+    hostile = ["data:text/plain;base64,aGVsbG8=", "no data url", "data:image/png;base64,!!!", 12, {"a": 1}, bomb]
+    at = AppTest.from_function(read_canvas_payloads, args=([drawn, None, *hostile],), default_timeout=60)
+    at.run()
+    assert not at.exception
+    read, nothing, *refused = at.session_state["outcomes"]
+    print("\ncanvas payloads that are not a canvas's PNG:", refused)
+    assert read == [560, 560, 4] and nothing is None
+    assert all(str(outcome).startswith("refused: ") for outcome in refused)
+    assert not any("BytesIO" in outcome or "0x" in outcome for outcome in refused)
+
+
+def ico_holding(image_png: bytes) -> bytes:
+    """An .ico whose one entry is `image_png` (the format allows a PNG of any size there)."""
+    entry = struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(image_png), 6 + 16)
+    return struct.pack("<HHH", 0, 1, 1) + entry + image_png
+
+
+def test_an_ico_named_png_is_refused_without_decoding_its_image(tmp_path):
+    ico = ico_holding(png(Image.new("1", (13000, 13000))))
+    grown, said = peak_growth_mb("read_image", ico, tmp_path)
+    print(f"\na {len(ico) / 1e3:.0f} KB ICO holding a 13000 x 13000 PNG: {said}; peak +{grown:.1f} MB")
+    assert said == "refused: it is not an image this app can read: it reads PNG, JPEG, BMP, GIF and WebP"
+    assert grown < 100
+
+
+def test_an_eps_file_never_reaches_ghostscript(tmp_path, monkeypatch):
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nnewpath 0 0 moveto 100 100 lineto stroke\n"
+    opened = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", lambda self: opened.append(self))
+    with pytest.raises(NotADigit, match="it reads PNG, JPEG, BMP, GIF and WebP"):
+        read_image(eps)
+    assert not opened, "Pillow's EPS plugin was tried"
+    grown, said = peak_growth_mb("read_image", eps, tmp_path)
+    print(f"\nan EPS file: {said}; peak +{grown:.1f} MB")
+    assert said.startswith("refused:") and grown < 100
+
+
+def test_an_image_error_says_one_plain_sentence():
+    noise = png(Image.effect_noise((200, 200), 60))
+    for raw in [b"not an image at all", noise[: len(noise) // 2]]:
+        with pytest.raises(NotADigit) as refused:
+            read_image(raw)
+        assert str(refused.value).startswith("it is not an image this app can read: ")
+        assert "BytesIO" not in str(refused.value) and "0x" not in str(refused.value)
+
+
+def test_fuzzed_canvas_payloads_raise_only_not_a_digit():
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(canvas).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=20)
+    outcomes = {"refused": 0, "read": 0}
+    for data in mutations(png(canvas), 300):
+        try:
+            assert read_canvas(data).shape == (280, 280, 4)
+            outcomes["read"] += 1
+        except NotADigit:
+            outcomes["refused"] += 1
+    print(f"\nfuzzed canvas payloads: {json.dumps(outcomes)}")
+    assert outcomes["refused"] > 100 and outcomes["read"] > 0
