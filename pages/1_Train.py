@@ -54,9 +54,38 @@ with st.container(border=True):
         st.rerun()
 
 
-@st.fragment(run_every=0.5 if running else None)
+# A run waiting for its turn changes nothing to draw: its chart is drawn once, and only the line
+# that says where it stands is redrawn (a class's paused runs redrawing their charts twice a second
+# halved the server's training throughput).
+waits = running and ws.run.state == RunState.QUEUED
+
+
+@st.fragment(run_every=1.0 if waits else None)
+def turn() -> None:
+    """While the run waits: its place in line, each second; once its turn comes or it ends, the whole page."""
+    if not waits:
+        return
+    run = ws.run.view()
+    if run.state != RunState.QUEUED:
+        st.rerun()
+    training, waiting = SLOTS.busy()
+    wait = words.duration(expected_wait_s(ws.run))
+    place = place_in_line(ws.run) or 1
+    st.info(
+        f"Taking turns: {training + waiting} runs share this server's {SLOTS.limit} training slot"
+        f"{'s' * (SLOTS.limit != 1)}, each training {SLOTS.turn_s:.0f} s at a time. Yours goes on in about "
+        f"{wait} (number {place} in line)."
+        if run.losses
+        else f"Waiting for a training slot: you are number {place} in line, about {wait} to go "
+        f"({training} of {SLOTS.limit} runs are training on this server; runs take turns of "
+        f"{SLOTS.turn_s:.0f} s while others wait). Stop leaves the line."
+    )
+
+
+@st.fragment(run_every=0.5 if running and not waits else None)
 def live() -> None:
-    """Redraws twice a second while a run goes; once the run ends, redraws the whole page."""
+    """Redraws twice a second while a run trains; once the run ends, or has to wait for its turn,
+    redraws the whole page."""
     if ws.run is None:
         st.info(
             "Press Start to train. From scratch, watch a random network learn to read digits; or keep "
@@ -64,23 +93,10 @@ def live() -> None:
         )
         return
     run = ws.run.view()
-    if running and not run.active:
-        st.rerun()  # the run just ended: show the results and stop polling
-    if run.state == RunState.QUEUED:
-        training, waiting = SLOTS.busy()
-        wait = words.duration(expected_wait_s(ws.run))
-        place = place_in_line(ws.run) or 1
-        st.info(
-            f"Taking turns: {training + waiting} runs share this server's {SLOTS.limit} training slot"
-            f"{'s' * (SLOTS.limit != 1)}, each training {SLOTS.turn_s:.0f} s at a time. Yours goes on in about "
-            f"{wait} (number {place} in line)."
-            if run.losses
-            else f"Waiting for a training slot: you are number {place} in line, about {wait} to go "
-            f"({training} of {SLOTS.limit} runs are training on this server; runs take turns of "
-            f"{SLOTS.turn_s:.0f} s while others wait). Stop leaves the line."
-        )
-        if not run.losses:
-            return
+    if running and not waits and (not run.active or run.state == RunState.QUEUED):
+        st.rerun()  # the run just ended (show the results, stop polling) or waits for its turn
+    if run.state == RunState.QUEUED and not run.losses:
+        return
     done = len(run.losses)
     st.progress(
         done / run.total_steps if run.total_steps else 0.0,
@@ -133,6 +149,7 @@ def live() -> None:
         st.error(words.plain(run.message))
 
 
+turn()
 live()
 
 if ws.run is not None and not ws.run.active and ws.run.evaluation is not None:

@@ -23,6 +23,7 @@ from browser import (
     draw,
     record_slider,
     recorded_slider,
+    set_training,
     wait_idle,
     watch,
 )
@@ -595,16 +596,11 @@ def train_from_scratch(page, server, start_seed: int, batch_size: int | None = N
     `start_seed`, to its end."""
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
-    choices = [("Training images", "10,000")] + ([("Batch size", str(batch_size))] if batch_size else [])
-    for name, option in choices:
-        page.get_by_role("combobox", name=name).click()
-        page.get_by_role("option", name=option, exact=True).click()
-        page.wait_for_selector(IDLE)
-    for label, value in (("Epochs", "1"), ("Start seed", str(start_seed))):
-        field = page.get_by_label(label, exact=True)
-        field.fill(value)
-        field.press("Enter")
-        page.wait_for_selector(IDLE)
+    set_training(page, images="10,000", epochs=1, batch_size=batch_size)
+    field = page.get_by_label("Start seed", exact=True)
+    field.fill(str(start_seed))
+    field.press("Enter")
+    page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start", exact=True).click()
     wait_for_run_end(page)
 
@@ -826,12 +822,7 @@ def test_text_from_files_and_names_is_shown_as_text(server, page, tmp_path):
     page.get_by_text(re.compile(r"^Source: uploaded \[Session expired")).wait_for(timeout=30_000)
     assert_shown_as_text(page, f"Source: uploaded {EVIL[:70]}")  # a model's origin keeps 80 characters of a name
 
-    page.get_by_role("combobox", name="Training images").click()
-    page.get_by_role("option", name="1,000", exact=True).click()
-    page.wait_for_selector(IDLE)
-    page.get_by_label("Epochs", exact=True).fill("1")
-    page.get_by_label("Epochs", exact=True).press("Enter")
-    page.wait_for_selector(IDLE)
+    set_training(page, images="1,000", epochs=1)
     page.get_by_text("keep training this model", exact=True).click()
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start", exact=True).click()
@@ -892,3 +883,36 @@ def test_a_run_survives_a_dropped_connection(server, browser):
     finally:
         context.close()
         proxy.close()
+
+
+def test_two_learners_take_turns_and_each_page_says_so(server, browser):
+    """Two sessions press Start one after the other on the server's one slot: the second trains within a
+    turn or two, the first waits meanwhile with its chart in place and says how long until it goes on."""
+    pages = []
+    for _ in range(2):
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(f"{server.url}/Train")
+        wait_idle(page, "Train")
+        set_training(page, epochs=3)  # the fast preset on all 60,000 digits: longer than a few turns
+        pages.append(page)
+    first, second = pages
+    try:
+        first.get_by_role("button", name="Start", exact=True).click()
+        first.get_by_text(re.compile(r"^training: epoch")).wait_for(timeout=60_000)
+        pressed = time.monotonic()
+        second.get_by_role("button", name="Start", exact=True).click()
+        second.get_by_text(re.compile(r"^Waiting for a training slot: you are number 1 in line")).wait_for()
+        second.get_by_text(re.compile(r"^training: epoch")).wait_for(timeout=60_000)
+        print(f"\nthe second learner's run trained {time.monotonic() - pressed:.1f} s after Start")
+        first.get_by_text(re.compile(r"^Taking turns: 2 runs share this server's 1 training slot")).wait_for(
+            timeout=30_000
+        )
+        assert first.locator(".js-plotly-plot").count() >= 1  # its chart stays while it waits
+        first.get_by_text(re.compile(r"^training: epoch")).wait_for(timeout=60_000)  # and its turn comes again
+    finally:
+        for page in pages:
+            stop = page.get_by_role("button", name="Stop", exact=True)
+            if stop.is_enabled():
+                stop.click()
+            page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
+            page.context.close()

@@ -273,3 +273,18 @@ def record_slider(page, label: str = "Model at step") -> None:
 
 def recorded_slider(page) -> list[str]:
     return page.evaluate("() => window.sliderValues")
+
+
+def set_training(page, images: str | None = None, epochs: int | None = None, batch_size: int | None = None) -> None:
+    """Fill in the Train page's form as a person does: the choices picked, the epochs typed."""
+    choices = [("Training images", images), ("Batch size", None if batch_size is None else str(batch_size))]
+    for name, option in choices:
+        if option is not None:
+            page.get_by_role("combobox", name=name).click()
+            page.get_by_role("option", name=option, exact=True).click()
+            page.wait_for_selector(IDLE)
+    if epochs is not None:
+        field = page.get_by_label("Epochs", exact=True)
+        field.fill(str(epochs))
+        field.press("Enter")
+        page.wait_for_selector(IDLE)

@@ -28,6 +28,7 @@ from browser import (
     record_slider,
     recorded_slider,
     report,
+    set_training,
     wait_idle,
     watch,
 )
@@ -38,12 +39,7 @@ FRAMES = ["0", "1", "2", "4", "8", "16", "32", "64", "78", "128", "156", "now"]
 
 
 def train_a_short_run(page) -> None:
-    page.get_by_role("combobox", name="Training images").click()
-    page.get_by_role("option", name="10,000", exact=True).click()
-    page.wait_for_selector(IDLE)
-    page.get_by_label("Epochs", exact=True).fill("2")
-    page.get_by_label("Epochs", exact=True).press("Enter")
-    page.wait_for_selector(IDLE)
+    set_training(page, images="10,000", epochs=2)
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text(re.compile(r"^Last run: completed")).wait_for(timeout=300_000)
 
