@@ -63,6 +63,31 @@ def run_state(page) -> str:
     return "queued"
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (/proc: clock ticks of 1/100 s)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended
+        total += int(fields[11]) + int(fields[12])
+    return total / 100
+
+
+def chromium_pids() -> list[int]:
+    """Chromium's processes on this machine: in this scenario they share the server's cores."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if "chrom" in (entry / "comm").read_text():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int) -> dict:
     errors: list[str] = []
     by_page: dict[str, list[float]] = {}
@@ -96,6 +121,7 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
             rss_all_open = server.rss_mb()
             print(f"{sessions} sessions open: RSS {rss_all_open:.0f} MB ({rss_idle:.0f} MB with one)", flush=True)
 
+            cpu_before = cpu_seconds([server.process.pid]), cpu_seconds(chromium_pids())
             for page in pages[:starters]:
                 visit(page, "Train")
                 choose_training_images(page, train_images)
@@ -115,6 +141,7 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
                 else:
                     time.sleep(0.5)
             rss_peak_open = sampler.peak
+            cpu_server, cpu_chromium = cpu_seconds([server.process.pid]), cpu_seconds(chromium_pids())
             for i, page in enumerate(pages):
                 if page.locator('[data-testid="stException"]').count():
                     errors.append(f"session {i}: exception box on {page.url}")
@@ -151,6 +178,9 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
             if runs and all(run["ended"] for run in runs)
             else None
         ),
+        # CPU while the runs went on: the server's, and the 30 sessions' Chromium on the same cores
+        "cpu_s_server_during_runs": round(cpu_server - cpu_before[0], 1),
+        "cpu_s_chromium_during_runs": round(cpu_chromium - cpu_before[1], 1),
         "rss_mb_idle_one_session": round(rss_idle, 1),
         "rss_mb_idle_after_one_small_run": round(rss_idle_trained, 1),
         "rss_mb_all_sessions_open": round(rss_all_open, 1),
@@ -163,7 +193,8 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
         summary,
         f"{summary['page_loads']} page loads: {summary['page_seconds_all']}; draw -> prediction "
         f"{summary['mouse_up_to_prediction_seconds']}; runs {summary['runs']}, all ended after "
-        f"{summary['all_runs_ended_s']} s; RSS idle {rss_idle:.0f} MB "
+        f"{summary['all_runs_ended_s']} s (CPU: server {summary['cpu_s_server_during_runs']} s, Chromium "
+        f"{summary['cpu_s_chromium_during_runs']} s); RSS idle {rss_idle:.0f} MB "
         f"({rss_idle_trained:.0f} MB once it has trained), "
         f"peak {summary['rss_mb_peak']:.0f} MB, after close {rss_after:.0f} MB; {len(errors)} errors",
     )
