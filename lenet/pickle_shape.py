@@ -13,6 +13,7 @@ from array import array
 
 MAX_OPS = 100_000  # the largest checkpoint this app writes (20 runs, 1,000 epochs of history) takes 40,000
 MAX_DEPTH = 48  # a checkpoint of this app nests 8 deep; Python's recursion limit is 1,000
+MAX_SPREAD = 1_000_000  # objects counted at every place they appear: the largest checkpoint of this app, under 100,000
 # Opcodes that put what they take off the stack into an object that is already there, below it.
 FILLS = {"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"}
 MARK = -1
@@ -22,7 +23,7 @@ class PickleShapeError(ValueError):
     """The pickle is malformed, too long or too deeply nested; the message says which."""
 
 
-def check_shape(data: bytes, max_ops: int = MAX_OPS, max_depth: int = MAX_DEPTH) -> int:
+def check_shape(data: bytes, max_ops: int = MAX_OPS, max_depth: int = MAX_DEPTH, max_spread: int = MAX_SPREAD) -> int:
     """The nesting depth of the object `data` unpickles to; `PickleShapeError` past the limits.
 
     Memo references are followed (an object filled after another took it in still counts), and an
@@ -72,7 +73,7 @@ def check_shape(data: bytes, max_ops: int = MAX_OPS, max_depth: int = MAX_DEPTH)
         raise PickleShapeError(f"it is not a well-formed pickle ({type(error).__name__})") from None
     if root is None or stack:
         raise PickleShapeError("it is not a well-formed pickle (it does not end where its object does)")
-    return _depth(root, nodes, edges_from, edges_to, max_depth)
+    return _depth(root, nodes, edges_from, edges_to, max_depth, max_spread)
 
 
 def _pop(stack: list[int], op: pickletools.OpcodeInfo) -> list[int]:
@@ -97,12 +98,14 @@ def _pop(stack: list[int], op: pickletools.OpcodeInfo) -> list[int]:
     return under + above
 
 
-def _depth(root: int, nodes: int, edges_from: array, edges_to: array, max_depth: int) -> int:
-    """The longest chain of "contains" from `root`, walked with a stack of our own (no recursion)."""
+def _depth(root: int, nodes: int, edges_from: array, edges_to: array, max_depth: int, max_spread: int) -> int:
+    """The longest chain of "contains" from `root`, walked with a stack of our own (no recursion);
+    refused past `max_depth`, or when the objects counted at every place they appear pass `max_spread`
+    (a tuple that holds another twice, 30 times over, is 2**30 places: its hash never ends)."""
     children: list[list[int]] = [[] for _ in range(nodes)]
     for parent, child in zip(edges_from, edges_to, strict=True):
         children[parent].append(child)
-    depth = [0] * nodes
+    depth, spread = [0] * nodes, [0] * nodes
     state = bytearray(nodes)  # 0 not seen, 1 on the current path, 2 done
     walk = [(root, 0)]
     while walk:
@@ -119,5 +122,9 @@ def _depth(root: int, nodes: int, edges_from: array, edges_to: array, max_depth:
                 walk.append((child, 0))
             continue
         depth[node] = 1 + max((depth[child] for child in children[node]), default=0)
+        # shared objects count once per place: hashing a tuple walks every place, again on each hash
+        spread[node] = min(1 + sum(spread[child] for child in children[node]), max_spread + 1)
+        if spread[node] > max_spread:
+            raise PickleShapeError(f"its objects, counted at every place they appear, are more than {max_spread:,}")
         state[node] = 2
     return depth[root]

@@ -248,3 +248,15 @@ def test_fuzzed_canvas_payloads_raise_only_not_a_digit():
             outcomes["refused"] += 1
     print(f"\nfuzzed canvas payloads: {json.dumps(outcomes)}")
     assert outcomes["refused"] > 100 and outcomes["read"] > 0
+
+
+def test_a_pickle_whose_shared_objects_would_take_forever_to_hash_is_refused():
+    """A tuple that holds the one before twice, 29 times over: 300 bytes, 2**29 places to hash as a key."""
+    bomb = b"\x80\x02}K\x00\x85q\x000"
+    for i in range(1, 30):
+        bomb += b"h" + bytes([i - 1]) + b"h" + bytes([i - 1]) + b"\x86q" + bytes([i]) + b"0"
+    bomb += b"h" + bytes([29]) + b"Ns."
+    with pytest.raises(PickleShapeError, match="counted at every place they appear"):
+        check_shape(bomb)
+    with pytest.raises(CheckpointError, match="counted at every place they appear"):
+        read_checkpoint(with_pickle(bomb), Net())
