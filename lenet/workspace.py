@@ -26,7 +26,7 @@ from lenet.model import MAX_WEIGHT, Net, within_bounds
 from lenet.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.runs import TrainingRun
 from lenet.settings import TrainConfig
-from lenet.slots import MAX_RUN_STEPS, SLOTS, RunSlots, run_steps
+from lenet.slots import MAX_RUN_BATCH, MAX_RUN_STEPS, SLOTS, RunSlots, run_steps
 from lenet.text import clean
 from lenet.training_thread import OWNER_GRACE_S, Absence, train_in_background
 
@@ -230,6 +230,11 @@ class Workspace:
         `note` says what is special about its data, in its record."""
         if self.training:
             raise Busy("A run is already going: stop it first.")
+        if config.batch_size > MAX_RUN_BATCH:
+            raise Refused(
+                f"A batch of {config.batch_size:,} digits would take more memory than a shared server gives one "
+                f"run: at most {MAX_RUN_BATCH:,}."
+            )
         if (steps := run_steps(config)) > MAX_RUN_STEPS:
             raise Refused(
                 f"That run would take {steps:,} SGD steps; a shared server trains at most {MAX_RUN_STEPS:,} in one "

@@ -102,6 +102,8 @@ def test_a_run_larger_than_the_form_allows_is_refused_before_the_line(mnist):
     ws = pretrained()
     with pytest.raises(Refused, match="at most 112,500"):
         ws.start(preset("fast", epochs=30, batch_size=1), slots=RunSlots(1))
+    with pytest.raises(Refused, match="at most 1,024"):  # a step's memory grows with its batch
+        ws.start(preset("fast", epochs=1, batch_size=60_000), slots=RunSlots(1))
     assert ws.run is None
     run = ws.start(preset("fast", epochs=30, batch_size=16), slots=RunSlots(1))  # the most the form allows
     ws.stop(wait=30)
