@@ -174,9 +174,9 @@ def place_in_line(run: TrainingRun | None, slots: RunSlots = SLOTS) -> int | Non
 
 
 def expected_wait_s(run: TrainingRun | None, slots: RunSlots = SLOTS) -> float:
-    """Roughly how long until `run` trains: every run ahead of it takes a turn of `slots.turn_s`, or
-    less if it ends sooner; 0 when it is not waiting."""
+    """Roughly how long until `run` trains: every run ahead of it takes a turn (those training now,
+    what is left of theirs), or less if it ends sooner; 0 when it is not waiting."""
     if place_in_line(run, slots) is None:
         return 0.0
-    turns = [min(slots.turn_s, other.seconds_left() or slots.turn_s) for other in slots.ahead(run)]
+    turns = [min(slots.turn_left_s(other), other.seconds_left() or slots.turn_s) for other in slots.ahead(run)]
     return sum(turns) / slots.limit

@@ -74,6 +74,12 @@ class RunSlots:
             self._release(run)
             return True
 
+    def turn_left_s(self, run: object) -> float:
+        """What is left of `run`'s turn: all of it for a run not training now."""
+        with self._changed:
+            started = self._turn_started.get(id(run))
+            return self.turn_s if started is None else max(0.0, self.turn_s - (time.monotonic() - started))
+
     def leave(self, run: object) -> None:
         with self._changed:
             self._release(run)

@@ -55,9 +55,13 @@ def test_runs_beyond_the_limit_wait_in_line_and_take_turns(mnist):
     third.start(LONG, slots=slots)
     wait_until(lambda: slots.place(third.run) == 2)
     assert slots.place(second.run) == 1 and slots.busy() == (1, 2)
-    # each run ahead takes a turn of at most turn_s: the third waits a turn longer than the second
-    assert 0 < expected_wait_s(second.run, slots) <= slots.turn_s
-    assert expected_wait_s(third.run, slots) == pytest.approx(expected_wait_s(second.run, slots) + slots.turn_s)
+    # each run ahead takes a turn of at most turn_s (the one training, what is left of it): the third
+    # waits a turn longer than the second, and the wait counts down
+    assert 0 <= expected_wait_s(second.run, slots) <= slots.turn_s
+    second_waits = expected_wait_s(second.run, slots)
+    assert expected_wait_s(third.run, slots) == pytest.approx(second_waits + slots.turn_s, abs=0.05)
+    time.sleep(0.2)
+    assert expected_wait_s(second.run, slots) < second_waits or slots.place(second.run) is None  # it counts down
     assert expected_wait_s(first.run, slots) == 0.0 and place_in_line(first.run, slots) is None  # it trains
 
     # after its turn the first run waits at the back of the line, halfway through its work
