@@ -22,6 +22,7 @@ from lenet.model import MAX_WEIGHT, Net
 from lenet.pickle_shape import PickleShapeError, check_shape
 from lenet.runlog import MAX_RUNS, from_record
 from lenet.settings import plain_config
+from lenet.text import listed
 
 MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
 MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpacks
@@ -81,8 +82,7 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
         raise CheckpointError('not a LeNet checkpoint: expected a dict with a "model" state_dict')
     if unknown := [key for key in checkpoint if key not in KEYS]:
         raise CheckpointError(
-            f"unexpected entries: {', '.join(map(_name, unknown))[:200]}; a LeNet checkpoint holds "
-            "model, config, history and runs"
+            f"unexpected entries: {listed(unknown)}; a LeNet checkpoint holds model, config, history and runs"
         )
     _check_weights(checkpoint["model"], model)
     try:
@@ -96,10 +96,6 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> dict:
         raise CheckpointError(f"its record of training runs is not valid: {error}") from None
     history = [record.to_dict() for record in records]
     return {"model": checkpoint["model"], "config": config, "history": history, "runs": runs}
-
-
-def _name(key: object) -> str:
-    return repr(key) if not isinstance(key, str) else key
 
 
 def _check_archive(raw: bytes) -> None:
@@ -139,11 +135,11 @@ def _check_archive(raw: bytes) -> None:
 def _check_weights(state: dict, model: nn.Module) -> None:
     expected = model.state_dict()
     if odd := [key for key in state if not isinstance(key, str)]:
-        raise CheckpointError(f"weight names must be text, not {', '.join(map(_name, odd))[:200]}")
+        raise CheckpointError(f"weight names must be text, not {listed(odd)}")
     if missing := sorted(set(expected) - set(state)):
         raise CheckpointError(f"weights missing: {', '.join(missing)}")
     if unexpected := sorted(set(state) - set(expected)):
-        raise CheckpointError(f"unexpected weights: {', '.join(unexpected)[:200]}")
+        raise CheckpointError(f"unexpected weights: {listed(unexpected)}")
     for name, tensor in state.items():
         if not isinstance(tensor, torch.Tensor) or tensor.layout != torch.strided or tensor.device.type != "cpu":
             kind = (

@@ -7,6 +7,7 @@ from enum import StrEnum
 from lenet.evaluate import Evaluation
 from lenet.settings import plain_config
 from lenet.snapshots import Snapshot
+from lenet.text import described, listed
 
 
 class Outcome(StrEnum):
@@ -84,15 +85,17 @@ class EpochRecord:
             raise ValueError("a history entry is not a dict of named values")
         known = {f.name for f in fields(cls)}
         if unknown := sorted(set(raw) - known):
-            raise ValueError(f"a history entry has unknown keys: {', '.join(unknown)[:200]}")
+            raise ValueError(f"a history entry has unknown keys: {listed(unknown)}")
         if not {"epoch", "test_accuracy"} <= set(raw):
             raise ValueError("a history entry lacks its epoch or test accuracy")
         record = cls(**raw)
         if type(record.test_accuracy) not in (int, float) or not 0 <= record.test_accuracy <= 1:
-            raise ValueError(f"a history entry's test accuracy is not between 0 and 1: {record.test_accuracy!r}"[:200])
+            raise ValueError(
+                f"a history entry's test accuracy is not between 0 and 1: {described(record.test_accuracy)}"
+            )
         numbers = (record.train_loss, record.seconds, record.images_per_second)
         if type(record.epoch) is not int or record.epoch < 1:
-            raise ValueError(f"a history entry's epoch is not a positive whole number: {record.epoch!r}"[:200])
+            raise ValueError(f"a history entry's epoch is not a positive whole number: {described(record.epoch)}")
         if not all(n is None or (type(n) in (int, float) and math.isfinite(n) and n >= 0) for n in numbers):
             raise ValueError("a history entry holds a value that is not a finite, non-negative number")
         return replace(record, config=plain_config(record.config))

@@ -9,7 +9,7 @@ from dataclasses import fields
 from lenet.events import EpochRecord
 from lenet.runs import MAX_TEXT, RunState, TrainingRun
 from lenet.settings import TrainConfig, plain_config, preset_name, settings
-from lenet.text import clean, is_clean
+from lenet.text import clean, is_clean, listed
 
 FROM_PRETRAINED = "the pretrained weights"
 MAX_RUNS = 20  # runs a session keeps, and a checkpoint may carry
@@ -153,7 +153,7 @@ def from_record(raw: object) -> TrainingRun:
     if not isinstance(raw, dict) or not all(isinstance(key, str) for key in raw):
         raise ValueError("a run is not a dict of named values")
     if unknown := sorted(set(raw) - RECORD_KEYS):
-        raise ValueError(f"a run has unknown entries: {', '.join(unknown)[:MAX_TEXT]}")
+        raise ValueError(f"a run has unknown entries: {listed(unknown)}")
     if missing := sorted(RECORD_KEYS - set(raw)):
         raise ValueError(f"a run lacks {', '.join(missing)}")
     for key in ("id", "start", "device", "message"):

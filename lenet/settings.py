@@ -10,7 +10,7 @@ from dataclasses import Field, asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from lenet.text import is_clean
+from lenet.text import described, is_clean
 
 
 class Schedule(StrEnum):
@@ -109,10 +109,10 @@ class TrainConfig:
                     object.__setattr__(self, f.name, f.type(value))
                 except ValueError:
                     choices = ", ".join(f.type)
-                    raise ValueError(f"{f.name} must be one of {choices}, not {value!r}") from None
+                    raise ValueError(f"{f.name} must be one of {choices}, not {described(value)}") from None
             how = setting_of(f)
             if how.low is not None and not how.low <= value <= how.high:  # also refuses NaN
-                raise ValueError(f"{how.label} must be from {how.range_text}, not {value!r}")
+                raise ValueError(f"{how.label} must be from {how.range_text}, not {described(value)}")
         if self.nesterov and self.momentum <= 0:
             raise ValueError("Nesterov momentum needs a positive momentum")
 
@@ -140,7 +140,7 @@ def plain_config(raw: object) -> dict:
     names = {f.name for f in fields(TrainConfig)}
     for key, value in raw.items():
         if key not in names:
-            raise ValueError(f"a config has an unknown setting {str(key)[:50]!r}")
+            raise ValueError(f"a config has an unknown setting {described(key)}")
         if type(value) not in (int, float, bool, str):
             raise ValueError(f"the config's {key} is not a plain value")
         if not (math.isfinite(value) if isinstance(value, float) else is_clean(str(value), 64)):

@@ -260,3 +260,26 @@ def test_a_pickle_whose_shared_objects_would_take_forever_to_hash_is_refused():
         check_shape(bomb)
     with pytest.raises(CheckpointError, match="counted at every place they appear"):
         read_checkpoint(with_pickle(bomb), Net())
+
+
+def test_a_message_about_a_file_names_its_parts_without_building_their_repr():
+    """3,500 keys sharing one 900 KB string: their joined repr was 3.2 GB before being cut to 200 characters."""
+    shared = "x" * 900_000
+    buffer = io.BytesIO()
+    torch.save({"model": Net().state_dict(), **{(shared, i): 1 for i in range(3_500)}}, buffer)
+    with pytest.raises(CheckpointError) as refused:
+        read_checkpoint(buffer.getvalue(), Net())
+    assert str(refused.value).startswith(
+        "unexpected entries: a tuple, a tuple, a tuple, a tuple, a tuple and 3,495 more"
+    )
+    buffer = io.BytesIO()
+    torch.save({"model": Net().state_dict(), "history": [{"epoch": 1, "test_accuracy": shared}]}, buffer)
+    with pytest.raises(CheckpointError, match="not between 0 and 1: 'xxx") as refused:
+        read_checkpoint(buffer.getvalue(), Net())
+    assert len(str(refused.value)) < 300
+
+
+def test_invisible_characters_that_turn_text_around_are_replaced():
+    from lenet.text import clean
+
+    assert clean("lenet\u202etp.exe", 50) == "lenet?tp.exe"
