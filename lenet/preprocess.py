@@ -24,6 +24,10 @@ FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")  # what a photo or scan of a dig
 MAX_FILE_BYTES = 20 * 10**6  # a phone's JPEG is 2-12 MB
 MAX_PIXELS = 25_000_000  # JPEG: larger images are refused before they are decoded (decompression bombs)
 MAX_LOSSLESS_PIXELS = 12_000_000  # the others decode whole: 48 MB as RGBA
+# A progressive JPEG refines its picture in scans (start-of-scan markers, FF DA: entropy-coded data
+# never holds them); cameras write about 10. A file that repeats one scan thousands of times keeps a
+# core decoding for hours (2,000 took 80 s).
+MAX_JPEG_SCANS = 64
 MAX_CANVAS_BYTES = 2 * 10**6  # the canvas's PNG: 280 x 280 CSS pixels, up to 4 device pixels each way
 MAX_CANVAS_PIXELS = (280 * 4) ** 2
 WORKING_SIZE = 560  # uploads are shrunk to at most this many pixels a side before the MNIST steps
@@ -58,6 +62,8 @@ def read_image(raw: bytes) -> np.ndarray:
         raise NotADigit(f"the file is {len(raw) / 1e6:.1f} MB; a photo of a digit is under {megabytes} MB")
     with _opened(raw, FORMATS) as image:
         width, height = image.size
+        if image.format == "JPEG" and (scans := raw.count(b"\xff\xda")) > MAX_JPEG_SCANS:
+            raise NotADigit(f"the JPEG has {scans:,} scans; a photo has at most a few dozen")
         limit = MAX_PIXELS if image.format == "JPEG" else MAX_LOSSLESS_PIXELS
         if width * height > limit:
             raise NotADigit(f"the image is {width:,} x {height:,} pixels; at most {limit // 1_000_000} megapixels")

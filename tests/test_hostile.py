@@ -283,3 +283,23 @@ def test_invisible_characters_that_turn_text_around_are_replaced():
     from lenet.text import clean
 
     assert clean("lenet\u202etp.exe", 50) == "lenet?tp.exe"
+
+
+def test_a_jpeg_that_repeats_its_scans_is_refused_before_it_is_decoded():
+    """A progressive JPEG whose last scan is repeated: libjpeg decodes every repeat (2,000 took 80 s)."""
+    buffer = io.BytesIO()
+    Image.effect_noise((400, 400), 60).save(buffer, "JPEG", progressive=True)
+    photo = buffer.getvalue()
+    assert read_image(photo).shape == (400, 400)  # an honest progressive JPEG is read
+    last_scan = photo.rindex(b"\xff\xda")
+    repeated = photo[:last_scan] + photo[last_scan:-2] * 100 + b"\xff\xd9"
+    with pytest.raises(NotADigit, match="scans"):
+        read_image(repeated)
+
+
+def test_a_browser_may_send_at_most_a_megabyte():
+    """Streamlit's cap on what a browser sends (widget values), which the canvas's payload falls under."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxWidgetStateSize"] == 1

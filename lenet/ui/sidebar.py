@@ -52,8 +52,11 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     st.markdown("**Your model**")
     st.caption(f"Source: {words.plain(status_line(ws))}")
     accuracy = ws.last_accuracy
+    claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""
     st.caption(
-        f"Last test accuracy: {accuracy:.2%}" if accuracy is not None else "Last test accuracy: not measured yet"
+        f"Last test accuracy: {accuracy:.2%}{claimed}"
+        if accuracy is not None
+        else "Last test accuracy: not measured yet"
     )
     if (hand := ws.hand_accuracy()) is not None:
         st.caption(f"Your digits: {hand.right} of {hand.total} right ({hand.accuracy:.0%})")
