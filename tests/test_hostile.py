@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fuzz import mutations
+from fuzz import outcomes
 from PIL import EpsImagePlugin, Image, ImageDraw
 
 from lenet.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
@@ -97,15 +97,13 @@ def test_the_largest_checkpoint_the_app_writes_is_well_within_the_shape_limits()
 
 def test_fuzzed_pickles_give_a_depth_or_the_shape_error():
     data = pickle.dumps({"model": {"a": [1.0, 2.0]}, "history": [{"epoch": 1}], "x": ("t", 1)}, protocol=2)
-    outcomes = {"refused": 0, "measured": 0}
-    for mutated in mutations(data, 2_000):
-        try:
-            assert 0 < check_shape(mutated) <= MAX_DEPTH
-            outcomes["measured"] += 1
-        except PickleShapeError:
-            outcomes["refused"] += 1
-    print(f"\nfuzzed pickles: {outcomes}")
-    assert outcomes["refused"] > 1_000 and outcomes["measured"] > 10
+
+    def measured(mutated: bytes) -> None:
+        assert 0 < check_shape(mutated) <= MAX_DEPTH
+
+    counted = outcomes(data, 2_000, measured, PickleShapeError)
+    print(f"\nfuzzed pickles: {counted}")
+    assert counted["refused"] > 1_000 and counted["read"] > 10
 
 
 def test_float8_weights_are_the_apps_own_error():
@@ -239,15 +237,13 @@ def test_an_image_error_says_one_plain_sentence():
 def test_fuzzed_canvas_payloads_raise_only_not_a_digit():
     canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(canvas).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=20)
-    outcomes = {"refused": 0, "read": 0}
-    for data in mutations(png(canvas), 300):
-        try:
-            assert read_canvas(data).shape == (280, 280, 4)
-            outcomes["read"] += 1
-        except NotADigit:
-            outcomes["refused"] += 1
-    print(f"\nfuzzed canvas payloads: {json.dumps(outcomes)}")
-    assert outcomes["refused"] > 100 and outcomes["read"] > 0
+
+    def read(data: bytes) -> None:
+        assert read_canvas(data).shape == (280, 280, 4)
+
+    counted = outcomes(png(canvas), 300, read, NotADigit)
+    print(f"\nfuzzed canvas payloads: {json.dumps(counted)}")
+    assert counted["refused"] > 100 and counted["read"] > 0
 
 
 def test_a_pickle_whose_shared_objects_would_take_forever_to_hash_is_refused():
