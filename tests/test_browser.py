@@ -887,8 +887,9 @@ def test_a_run_survives_a_dropped_connection(server, browser):
             page.wait_for_timeout(250)
         print(f"\nconnection dropped for 8 s at step {before}; reconnected, the run at step {after} and going on")
         assert page.get_by_text(re.compile(r"^training: epoch")).is_visible()
-        page.get_by_role("button", name="Stop", exact=True).click()
-        page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
+        page.wait_for_selector(IDLE)  # after a reconnect the page may hold the old run's elements a moment
+        page.get_by_role("button", name="Stop", exact=True).first.click()
+        page.get_by_text(re.compile(r"^stopped in epoch")).first.wait_for(timeout=30_000)
     finally:
         context.close()
         proxy.close()
