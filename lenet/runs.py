@@ -180,3 +180,9 @@ def expected_wait_s(run: TrainingRun | None, slots: RunSlots = SLOTS) -> float:
         return 0.0
     turns = [min(slots.turn_left_s(other), other.seconds_left() or slots.turn_s) for other in slots.ahead(run)]
     return sum(turns) / slots.limit
+
+
+def wall_seconds_left(run: TrainingRun, slots: RunSlots = SLOTS) -> float | None:
+    """Roughly how long until `run` ends, by the clock: runs taking turns each train a share of the time."""
+    left = run.seconds_left()
+    return None if left is None else left * max(1.0, sum(slots.busy()) / slots.limit)

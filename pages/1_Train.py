@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lenet.checkpoint import CheckpointError
-from lenet.runs import RunState, expected_wait_s, place_in_line
+from lenet.runs import RunState, expected_wait_s, place_in_line, wall_seconds_left
 from lenet.slots import SLOTS
 from lenet.ui import charts, compare, myhand, pictures, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
@@ -104,9 +104,7 @@ def live() -> None:
     )
     m = st.columns(4)
     m[0].metric("Images/s", f"{run.images_per_second:,.0f}")
-    left = run.seconds_left()
-    if left is not None:  # runs taking turns share the slots: each trains a share of the time
-        left *= max(1.0, sum(SLOTS.busy()) / SLOTS.limit)
+    left = wall_seconds_left(run)
     m[1].metric("Time left", words.duration(left) if left is not None and run.active else "-")
     m[2].metric("Last loss", f"{run.losses[-1]:.4f}" if run.losses else "-")
     accuracy = run.evaluation.accuracy if run.evaluation is not None else None  # the last epoch's, or the end's
