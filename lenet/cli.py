@@ -1,4 +1,4 @@
-"""`python -m lenet.train`: train from the command line, a progress bar on stderr, JSON on stdout.
+"""`python -m lenet`: train from the command line, a progress bar on stderr, JSON on stdout.
 
 Its options are made from `TrainConfig`'s fields, with their help and ranges.
 """
@@ -11,17 +11,18 @@ from pathlib import Path
 
 import torch
 
-from lenet.checkpoint import save_checkpoint
-from lenet.data import load_mnist
-from lenet.devices import device_choices, resolve_device
-from lenet.events import EpochEnd, EpochRecord, Finished, Steps
-from lenet.model import Net
-from lenet.settings import PRESET_HELP, PRESETS, preset, settings
-from lenet.train import fit
+from lenet.network.data import load_mnist
+from lenet.network.model import Net
+from lenet.store.checkpoint import save_checkpoint
+from lenet.store.records import EpochRecord
+from lenet.training.devices import device_choices, resolve_device
+from lenet.training.events import EpochEnd, Finished, Steps
+from lenet.training.settings import PRESET_HELP, PRESETS, preset, settings
+from lenet.training.train import fit
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lenet.train", description="Train LeNet on MNIST.")
+    parser = argparse.ArgumentParser(prog="python -m lenet", description="Train LeNet on MNIST.")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="fast", help=PRESET_HELP.replace("%", "%%"))
     for f, how in settings():
         option, help = "--" + f.name.replace("_", "-"), how.help.replace("%", "%%")  # argparse formats help with %
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
                     epoch=event.epoch, loss=f"{event.losses[-1]:.3f}", img_s=f"{event.images_per_second:,.0f}"
                 )
             elif isinstance(event, EpochEnd):
-                history.append(EpochRecord.of(event, event.epoch, config.to_dict()))
+                history.append(EpochRecord(event.epoch, **event.summary(), config=config.to_dict()))
                 bar.write(
                     f"epoch {event.epoch}: loss {event.train_loss:.4f}, "
                     f"test accuracy {event.evaluation.accuracy:.2%}, {event.images_per_second:,.0f} img/s",
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
     if result.reason == "diverged":
         print(result.message, file=sys.stderr)
     if args.out:
-        save_checkpoint(args.out, model, config=config.to_dict(), history=[r.to_dict() for r in history])
+        save_checkpoint(args.out, model, config=config.to_dict(), history=history)
     summary = {
         "test_accuracy": result.evaluation.accuracy,
         "epochs": result.epochs_completed,

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from lenet.ui import session
+from lenet.ui import frame
 
-session.light_page("Home", "🧠")
+frame.light_page("Home", "🧠")
 
 st.title("Learn how a convolutional network is trained")
 st.markdown(

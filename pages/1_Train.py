@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from lenet.checkpoint import CheckpointError
-from lenet.runs import RunState, expected_wait_s, place_in_line, wall_seconds_left
-from lenet.slots import SLOTS
-from lenet.ui import charts, compare, myhand, pictures, session, words
+from lenet.service.runs import expected_wait_s, place_in_line, wall_seconds_left
+from lenet.service.slots import SLOTS
+from lenet.service.workspace import Refused, Workspace
+from lenet.store.checkpoint import CheckpointError
+from lenet.store.records import RunState
+from lenet.ui import charts, compare, frame, myhand, pictures, remembered, session, timemachine, words
 from lenet.ui.settings_form import chosen_config, settings_form
-from lenet.workspace import Refused, Workspace
 
-ws = session.page("Train", "📉")
+ws = frame.page("Train", "📉")
 st.title("Train")
 st.caption(
     "Run SGD on the 60,000 MNIST training digits and watch the loss fall; each epoch ends with the 10,000 test digits."
@@ -32,8 +33,8 @@ with st.container(border=True):
         "Start seed",
         0,
         2**31 - 1,
-        key=session.remembered("init_seed", 0),
-        on_change=session.remember,
+        key=remembered.remembered("init_seed", 0),
+        on_change=remembered.remember,
         args=("init_seed",),
         disabled=running or start_from != FROM_SCRATCH,
         help="Draws the first weights of a run from scratch: the same seed, bit for bit the same start, "
@@ -44,8 +45,9 @@ with st.container(border=True):
         note.caption("One run at a time: Stop this one to start another. Other pages keep working meanwhile.")
     if start.button("Start", type="primary", disabled=running):
         try:
-            init_seed = int(session.remembered_values()["init_seed"])
+            init_seed = int(remembered.remembered_values()["init_seed"])
             session.start_training(chosen_config(), from_scratch=start_from == FROM_SCRATCH, init_seed=init_seed)
+            timemachine.reset()
             st.rerun()
         except (ValueError, Refused) as error:
             st.error(words.plain(error))

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from lenet.anatomy import forward_table, parameter_table, walkthrough
-from lenet.model import parameter_count
-from lenet.ui import pictures, session, timemachine
+from lenet.network.anatomy import forward_table, parameter_table, walkthrough
+from lenet.network.model import parameter_count
+from lenet.ui import frame, pictures, timemachine
 
-ws = session.page("Architecture", "🧩")
+ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
 st.caption("The network of PyTorch's tutorial, layer by layer, with the current weights of your model.")
 model, past = timemachine.choose(ws)

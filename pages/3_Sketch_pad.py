@@ -3,13 +3,13 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lenet.inference import OutputNotFinite, read_digit
-from lenet.preprocess import NotADigit, read_image
-from lenet.ui import html, myhand, pictures, session, timemachine, why, words
+from lenet.network.inference import OutputNotFinite, read_digit
+from lenet.network.preprocess import NotADigit, read_image
+from lenet.ui import frame, html, myhand, pictures, timemachine, why, words
 from lenet.ui.canvas import drawing as canvas_drawing
 
 BRUSH_PX = 20
-ws = session.page("Sketch pad", "✏️")
+ws = frame.page("Sketch pad", "✏️")
 st.title("Sketch pad")
 st.caption("Draw a digit with your mouse or finger: the model reads it the way it read MNIST, 28 x 28 pixels, centred.")
 model, past = timemachine.choose(ws)

@@ -15,7 +15,7 @@ if SHARED_DATA.is_dir():
 
 @pytest.fixture(scope="session")
 def mnist():
-    from lenet.data import load_mnist
+    from lenet.network.data import load_mnist
 
     return load_mnist()
 

@@ -4,9 +4,9 @@ import threading
 import torch
 import torch.nn.functional as F
 
-from lenet.anatomy import forward_steps, forward_table, parameter_table, walkthrough
-from lenet.inference import feature_maps
-from lenet.model import Net, parameter_count
+from lenet.network.anatomy import forward_steps, forward_table, parameter_table, walkthrough
+from lenet.network.inference import feature_maps
+from lenet.network.model import Net, parameter_count
 
 
 def test_parameter_table_lists_every_tensor():

@@ -4,13 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet.augment import AUGMENTATION, Affine, _pixel_centres, augment, matrices, transformed
 from lenet.cli import parser
-from lenet.data import BACKGROUND, normalise
-from lenet.evaluate import evaluate
-from lenet.model import Net
-from lenet.settings import preset
-from lenet.train import fit
+from lenet.network.augment import AUGMENTATION, Affine, _pixel_centres, augment, matrices, transformed
+from lenet.network.data import BACKGROUND, normalise
+from lenet.network.evaluate import evaluate
+from lenet.network.model import Net
+from lenet.training.settings import preset
+from lenet.training.train import fit
 
 
 def ink(x: torch.Tensor) -> torch.Tensor:
@@ -59,10 +59,10 @@ def test_the_same_seed_draws_the_same_changes(mnist):
 
 
 def test_the_transformed_test_set_is_harder_for_the_pretrained_model(mnist):
-    from lenet.checkpoint import pretrained
+    from lenet.store.checkpoint import pretrained
 
     model = Net()
-    model.load_state_dict(pretrained()["model"])
+    model.load_state_dict(pretrained().weights)
     images, labels = mnist.test_images[:2_000], mnist.test_labels[:2_000]
     harder = transformed(images)
     assert harder.dtype == torch.uint8 and harder.shape == images.shape

@@ -527,8 +527,8 @@ def test_drawing_with_a_finger_on_a_phone_width_screen(server, browser):
 def test_checkpoint_upload_refuses_a_bad_file_and_loads_a_good_one(server, page, tmp_path):
     import torch
 
-    from lenet.checkpoint import save_checkpoint
-    from lenet.model import Net
+    from lenet.network.model import Net
+    from lenet.store.checkpoint import save_checkpoint
 
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
@@ -547,8 +547,8 @@ def test_checkpoint_upload_refuses_a_bad_file_and_loads_a_good_one(server, page,
 
 
 def test_a_checkpoint_offered_during_a_run_never_replaces_the_model(server, page, tmp_path):
-    from lenet.checkpoint import save_checkpoint
-    from lenet.model import Net
+    from lenet.network.model import Net
+    from lenet.store.checkpoint import save_checkpoint
 
     good = tmp_path / "other.pt"
     save_checkpoint(good, Net(), history=[])
@@ -587,8 +587,8 @@ def test_an_uploaded_photo_of_a_digit_is_read(server, page, tmp_path):
 
 
 def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
-    from lenet.checkpoint import load_checkpoint
-    from lenet.model import Net
+    from lenet.network.model import Net
+    from lenet.store.checkpoint import read_checkpoint
 
     page.goto(f"{server.url}/Train")
     wait_idle(page, "Train")
@@ -596,8 +596,8 @@ def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
         page.get_by_role("button", name="Download this model").click()
     path = tmp_path / "downloaded.pt"
     download.value.save_as(path)
-    checkpoint = load_checkpoint(path.read_bytes(), Net())
-    assert checkpoint["history"][-1]["test_accuracy"] >= 0.99  # the pretrained weights' own record
+    checkpoint = read_checkpoint(path.read_bytes(), Net())
+    assert checkpoint.history[-1].test_accuracy >= 0.99  # the pretrained weights' own record
 
 
 def train_from_scratch(page, server, start_seed: int, batch_size: int | None = None) -> None:
@@ -742,7 +742,7 @@ DRAWN_SET = Path(__file__).parent / "data" / "drawn_digits.npz"  # 63 digits dra
 
 
 def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path):
-    from lenet.handwriting import DigitSet
+    from lenet.network.handwriting import DigitSet
 
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server.url}/Sketch_pad")
@@ -811,8 +811,8 @@ def test_text_from_files_and_names_is_shown_as_text(server, page, tmp_path):
 
     import torch
 
-    from lenet.checkpoint import checkpoint_bytes
-    from lenet.model import Net
+    from lenet.network.model import Net
+    from lenet.store.checkpoint import checkpoint_bytes
 
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server.url}/Train")

@@ -7,19 +7,19 @@ import pytest
 import torch
 from fuzz import mutations
 
-from lenet.checkpoint import (
+from lenet.network.data import BACKGROUND, MNIST_MEAN, MNIST_STD
+from lenet.network.evaluate import evaluate
+from lenet.network.model import Net
+from lenet.store.checkpoint import (
     MAX_CHECKPOINT_BYTES,
     MAX_HISTORY,
     MAX_WEIGHT,
     PRETRAINED,
     CheckpointError,
     checkpoint_bytes,
-    load_checkpoint,
     read_checkpoint,
 )
-from lenet.data import BACKGROUND, MNIST_MEAN, MNIST_STD
-from lenet.evaluate import evaluate
-from lenet.model import Net
+from lenet.store.records import EpochRecord
 
 
 def snapshot(model):
@@ -34,9 +34,10 @@ def assert_unchanged(model, before):
 def test_round_trip_keeps_weights_config_and_history():
     torch.manual_seed(0)
     source, target = Net(), Net()
-    raw = checkpoint_bytes(source, config={"lr": 0.1}, history=[{"epoch": 1, "test_accuracy": 0.97}])
-    checkpoint = load_checkpoint(raw, target)
-    assert checkpoint["config"] == {"lr": 0.1} and checkpoint["history"][0]["epoch"] == 1
+    raw = checkpoint_bytes(source, config={"lr": 0.1}, history=[EpochRecord(epoch=1, test_accuracy=0.97)])
+    checkpoint = read_checkpoint(raw, target)
+    target.load_state_dict(checkpoint.weights)
+    assert checkpoint.config == {"lr": 0.1} and checkpoint.history[0].epoch == 1
     for a, b in zip(source.parameters(), target.parameters(), strict=True):
         assert torch.equal(a, b)
 
@@ -52,7 +53,7 @@ def test_a_pickle_that_would_run_code_is_refused():
     buffer = io.BytesIO()
     torch.save({"model": RunsCode()}, buffer)
     with pytest.raises(CheckpointError, match="safe to load"):
-        load_checkpoint(buffer.getvalue(), model)
+        read_checkpoint(buffer.getvalue(), model)
     assert not os.path.exists("/tmp/lenet-pwned")
     assert_unchanged(model, before)
 
@@ -85,21 +86,22 @@ def test_bad_checkpoints_give_a_clear_error_and_change_nothing(payload, message)
         torch.save(payload, buffer)
         payload = buffer.getvalue()
     with pytest.raises(CheckpointError, match=message):
-        load_checkpoint(payload, model)
+        read_checkpoint(payload, model)
     assert_unchanged(model, before)
 
 
 def test_oversized_files_are_refused_unread():
     with pytest.raises(CheckpointError, match="MB"):
-        load_checkpoint(b"\0" * (MAX_CHECKPOINT_BYTES + 1), Net())
+        read_checkpoint(b"\0" * (MAX_CHECKPOINT_BYTES + 1), Net())
 
 
 def test_the_committed_pretrained_weights_score_99_percent(mnist):
     model = Net()
-    checkpoint = load_checkpoint(PRETRAINED, model)
+    checkpoint = read_checkpoint(PRETRAINED, model)
+    model.load_state_dict(checkpoint.weights)
     assert PRETRAINED.stat().st_size < 500_000
     assert evaluate(model, mnist.test_images, mnist.test_labels).accuracy >= 0.99
-    assert checkpoint["history"][-1]["test_accuracy"] >= 0.99
+    assert checkpoint.history[-1].test_accuracy >= 0.99
 
 
 def saved(payload: object) -> bytes:
@@ -135,7 +137,7 @@ def test_a_small_file_that_unpacks_to_gigabytes_is_refused_before_unpacking():
 
 def test_a_deflated_but_honest_checkpoint_still_loads():
     checkpoint = read_checkpoint(deflated(saved({"model": good_state(), "config": {}, "history": []})), Net())
-    assert set(checkpoint["model"]) == set(Net().state_dict())
+    assert set(checkpoint.weights) == set(Net().state_dict())
 
 
 @pytest.mark.parametrize(
@@ -185,7 +187,7 @@ def test_the_largest_weights_allowed_still_give_finite_outputs():
     """Why MAX_WEIGHT is safe: every weight at the cap, the brightest and darkest inputs, stays finite."""
     state = {name: torch.full_like(tensor, MAX_WEIGHT) for name, tensor in good_state().items()}
     model = Net()
-    model.load_state_dict(read_checkpoint(saved({"model": state}), Net())["model"])
+    model.load_state_dict(read_checkpoint(saved({"model": state}), Net()).weights)
     white, black = (1 - MNIST_MEAN) / MNIST_STD, BACKGROUND
     inputs = torch.stack([torch.full((1, 32, 32), white), torch.full((1, 32, 32), black)])
     inputs = torch.cat([inputs, torch.empty(6, 1, 32, 32).uniform_(black, white)])
@@ -214,7 +216,7 @@ def test_a_missing_file_is_a_checkpoint_error(tmp_path):
 
 def test_fuzzed_checkpoints_raise_only_checkpoint_errors():
     """Flipped bytes, cut files and spliced records, as an attacker would try: the project's own error or a load."""
-    raw = checkpoint_bytes(Net(), history=[{"epoch": 1, "test_accuracy": 0.5}])
+    raw = checkpoint_bytes(Net(), history=[EpochRecord(epoch=1, test_accuracy=0.5)])
     outcomes = {"refused": 0, "loaded": 0}
     for data in mutations(raw, 300):
         try:

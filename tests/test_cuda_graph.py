@@ -2,10 +2,10 @@
 
 import torch
 
-from lenet.events import Finished
-from lenet.model import Net
-from lenet.settings import preset
-from lenet.train import fit
+from lenet.network.model import Net
+from lenet.training.events import Finished
+from lenet.training.settings import preset
+from lenet.training.train import fit
 
 
 def train(config, mnist):
@@ -44,7 +44,7 @@ def test_graph_path_continues_from_momentum_of_an_earlier_run(mnist):
 
 def test_graph_snapshots_land_on_the_planned_steps_and_match_the_eager_ones(mnist):
     """Snapshots between graph replays: a replay is cut short to end on a planned step, never broken."""
-    from lenet.snapshots import Snapshot, plan
+    from lenet.training.snapshots import Snapshot, plan
 
     runs = []
     for use_graph in (True, False):

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torchvision.datasets import MNIST
 
-from lenet import data
-from lenet.data import BACKGROUND, RAW_FILES, MnistUnavailable, ensure_mnist, normalise, raw_dir, to_pixels
+from lenet.network import data
+from lenet.network.data import BACKGROUND, RAW_FILES, MnistUnavailable, ensure_mnist, normalise, raw_dir, to_pixels
 
 # Published class counts of the MNIST training set: a reference independent of this code.
 TRAIN_CLASS_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

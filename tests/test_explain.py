@@ -12,9 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet.checkpoint import pretrained
-from lenet.data import MNIST_STD, PAD, MnistUnavailable, normalise, to_pixels
-from lenet.explain import (
+from lenet.explain.evidence import (
     EPSILON_GRID,
     attack,
     blank_canvas,
@@ -25,13 +23,15 @@ from lenet.explain import (
     sgd_step,
     smallest_fooling_epsilon,
 )
-from lenet.inference import OutputNotFinite, read_digit
-from lenet.likeness import REPRESENTATIONS, Representations, RepresentationsUnavailable, representation
-from lenet.model import Net
-from lenet.preprocess import NotADigit
-from lenet.settings import TrainConfig
-from lenet.whatif import what_if
-from lenet.workspace import Busy, Workspace
+from lenet.explain.likeness import REPRESENTATIONS, Representations, RepresentationsUnavailable, representation
+from lenet.explain.whatif import what_if
+from lenet.network.data import MNIST_STD, PAD, MnistUnavailable, normalise, to_pixels
+from lenet.network.inference import OutputNotFinite, read_digit
+from lenet.network.model import Net
+from lenet.network.preprocess import NotADigit
+from lenet.service.workspace import Busy, Workspace
+from lenet.store.checkpoint import pretrained
+from lenet.training.settings import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def model():
     net = Net()
-    net.load_state_dict(pretrained()["model"])
+    net.load_state_dict(pretrained().weights)
     return net
 
 
@@ -146,7 +146,7 @@ def test_models_with_the_same_weights_share_one_set_and_it_goes_with_them(mnist)
 def test_the_pretrained_weights_set_is_kept_for_the_process(mnist):
     cache = Representations(data=lambda: mnist)
     model = Net()
-    model.load_state_dict(pretrained()["model"])
+    model.load_state_dict(pretrained().weights)
     cache.wait(model, timeout=120)
     del model
     gc.collect()
@@ -234,7 +234,7 @@ def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
         ws.undo_lesson()
     assert_same_weights(neighbour.model, theirs)  # another session's model never changes
     reference = Net()
-    reference.load_state_dict(pretrained()["model"])
+    reference.load_state_dict(pretrained().weights)
     assert_same_weights(reference, before)  # nor do the shared pretrained weights
 
 
@@ -292,9 +292,9 @@ MEASURE_RSS = """
 import re, sys
 from pathlib import Path
 import torch
-from lenet.data import load_mnist, normalise
-from lenet.likeness import Representations, representation
-from lenet.model import Net
+from lenet.network.data import load_mnist, normalise
+from lenet.explain.likeness import Representations, representation
+from lenet.network.model import Net
 
 def rss_mb():
     return int(re.search(r"VmRSS:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024

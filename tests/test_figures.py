@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lenet.model import Net
+from lenet.network.model import Net
 from lenet.ui.charts import MAX_CHART_POINTS, loss_chart, smoothed
 from lenet.ui.html import BAR_PX, DIGIT_COLOURS, probability_bars, sweep_chart
 from lenet.ui.pictures import AGAINST, FOR, GAP_PX, NEGATIVE, POSITIVE, attribution, colour, data_url, filters, picture

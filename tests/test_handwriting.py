@@ -11,13 +11,13 @@ import pytest
 import torch
 from test_workspace import pretrained
 
-from lenet.augment import transformed
-from lenet.data import to_network_input
-from lenet.finetune import HAND_MNIST, mixed, repeats, teach_my_hand
-from lenet.handwriting import MAX_DIGITS, MAX_SET_FILE_BYTES, DigitSet, DigitSetError, SetFull
-from lenet.model import Net
-from lenet.slots import RunSlots
-from lenet.workspace import Workspace
+from lenet.network.augment import transformed
+from lenet.network.data import to_network_input
+from lenet.network.handwriting import MAX_DIGITS, MAX_SET_FILE_BYTES, DigitSet, DigitSetError, SetFull
+from lenet.network.model import Net
+from lenet.service.finetune import HAND_MNIST, mixed, repeats, teach_my_hand
+from lenet.service.slots import RunSlots
+from lenet.service.workspace import Workspace
 
 
 def hard_digits(mnist, n: int, seed: int = 5) -> tuple[torch.Tensor, list[int]]:
@@ -142,7 +142,7 @@ def test_the_digits_outlive_a_new_model_and_are_read_at_each_epoch_end(mnist):
     assert fresh.hand_accuracy() is first  # worked out once for these weights and this set
     fresh.digits.remove(0)
     assert fresh.hand_accuracy().total == 11
-    from lenet.settings import preset
+    from lenet.training.settings import preset
 
     run = fresh.start(preset("fast", epochs=2, train_subset=2_560, device="cpu"), slots=RunSlots(1))
     run.thread.join(120)
@@ -179,12 +179,12 @@ DRAWN = Path(__file__).parent / "data" / "drawn_digits.npz"  # made by tools/dra
 
 
 def test_the_projects_own_drawn_digits_are_read_by_the_pretrained_model():
-    from lenet.checkpoint import pretrained
+    from lenet.store.checkpoint import pretrained
 
     drawn = DigitSet.from_npz(DRAWN.read_bytes())
     assert len(drawn) == 63 and all(drawn.labels.tolist().count(d) >= 6 for d in range(10))
     model = Net()
-    model.load_state_dict(pretrained()["model"])
+    model.load_state_dict(pretrained().weights)
     read = drawn.read_by(model.eval())
     print(f"\nthe pretrained model reads {read.right} of the {read.total} digits drawn in Chromium")
     assert read.accuracy >= 0.95  # measured: 63 of 63

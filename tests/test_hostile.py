@@ -19,10 +19,11 @@ import torch
 from fuzz import outcomes
 from PIL import EpsImagePlugin, Image, ImageDraw
 
-from lenet.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
-from lenet.model import Net
-from lenet.pickle_shape import MAX_DEPTH, PickleShapeError, check_shape
-from lenet.preprocess import NotADigit, read_canvas, read_image
+from lenet.network.model import Net
+from lenet.network.preprocess import NotADigit, read_canvas, read_image
+from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
+from lenet.store.pickle_shape import MAX_DEPTH, PickleShapeError, check_shape
+from lenet.store.records import EpochRecord, RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,8 +55,8 @@ def test_a_deeply_nested_pickle_is_refused_and_the_process_survives(depth, tmp_p
     print(f"\n{depth:,} deep: {hostile.stat().st_size / 1e3:.0f} KB")
     ours = in_subprocess(
         "import sys, pathlib\n"
-        "from lenet.checkpoint import read_checkpoint, CheckpointError\n"
-        "from lenet.model import Net\n"
+        "from lenet.store.checkpoint import read_checkpoint, CheckpointError\n"
+        "from lenet.network.model import Net\n"
         "try:\n"
         f"    read_checkpoint(pathlib.Path({str(hostile)!r}), Net())\n"
         "except CheckpointError as error:\n"
@@ -86,13 +87,13 @@ def test_the_largest_checkpoint_the_app_writes_is_well_within_the_shape_limits()
 
     raw = checkpoint_bytes(
         Net(),
-        history=[{"epoch": i + 1, "test_accuracy": 0.5} for i in range(1_000)],
-        runs=[record_of_the_largest_run()] * 20,
+        history=[EpochRecord(epoch=i + 1, test_accuracy=0.5) for i in range(1_000)],
+        runs=[RunRecord.from_dict(record_of_the_largest_run())] * 20,
     )
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         data = next(archive.read(name) for name in archive.namelist() if name.endswith(".pkl"))
     assert check_shape(data) <= MAX_DEPTH // 4
-    assert read_checkpoint(raw, Net())["runs"]
+    assert read_checkpoint(raw, Net()).runs
 
 
 def test_fuzzed_pickles_give_a_depth_or_the_shape_error():
@@ -129,7 +130,7 @@ def peak_growth_mb(call: str, payload: bytes, tmp_path: Path) -> tuple[float, st
     result = in_subprocess(
         "import io, re, pathlib, numpy as np\n"
         "from PIL import Image\n"
-        "from lenet.preprocess import NotADigit, read_canvas, read_image\n"
+        "from lenet.network.preprocess import NotADigit, read_canvas, read_image\n"
         "def kb(field):\n"
         "    return int(re.search(field + r':\\s+(\\d+) kB', pathlib.Path('/proc/self/status').read_text()).group(1))\n"
         "small = io.BytesIO(); Image.new('RGBA', (280, 280)).save(small, 'PNG')\n"
@@ -168,7 +169,7 @@ def read_canvas_payloads(payloads: list) -> None:
     import streamlit as st
     from streamlit_drawable_canvas import CanvasResult
 
-    from lenet.preprocess import NotADigit
+    from lenet.network.preprocess import NotADigit
     from lenet.ui.canvas import drawing
 
     outcomes = []

@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from lenet.model import Net, parameter_count
+from lenet.network.model import Net, parameter_count
 
 TUTORIAL_PRINT = """Net(
   (conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))

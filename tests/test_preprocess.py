@@ -7,11 +7,11 @@ import torch.nn.functional as F
 from fuzz import mutations
 from PIL import Image, ImageDraw
 
-from lenet.checkpoint import PRETRAINED, load_checkpoint
-from lenet.data import normalise, to_network_input, to_pixels
-from lenet.inference import probabilities
-from lenet.model import Net
-from lenet.preprocess import NotADigit, center_digit, prepare, read_image
+from lenet.network.data import normalise, to_network_input, to_pixels
+from lenet.network.inference import probabilities
+from lenet.network.model import Net
+from lenet.network.preprocess import NotADigit, center_digit, prepare, read_image
+from lenet.store.checkpoint import PRETRAINED, read_checkpoint
 
 
 def canvas_with(digit: np.ndarray, size: int, top: int, left: int, scale: int) -> np.ndarray:
@@ -71,7 +71,7 @@ def test_inputs_that_are_not_digits_say_so(image, message):
 def test_drawn_mnist_digits_keep_the_models_prediction(mnist):
     """Test digits drawn 10x larger at other places on a 280 x 280 canvas read as the originals."""
     model = Net()
-    load_checkpoint(PRETRAINED, model)
+    model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
     count, generator = 300, torch.Generator().manual_seed(0)
     digits = to_pixels(mnist.test_images[:count]).numpy()
     expected = probabilities(model, normalise(mnist.test_images[:count])).argmax(1)
@@ -132,7 +132,7 @@ def seven(size: tuple[int, int] = (300, 400), mode: str = "RGB", ink=(0, 0, 0), 
 
 def pretrained_reads(raw: bytes) -> int:
     model = Net()
-    load_checkpoint(PRETRAINED, model)
+    model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
     _, x = prepare(read_image(raw), detect_inversion=True)
     return int(probabilities(model, x).argmax())
 
@@ -196,7 +196,7 @@ def test_a_single_click_on_the_canvas_is_a_dot():
 
 
 def test_a_model_whose_output_is_not_a_number_says_so_instead_of_a_nan_percentage():
-    from lenet.inference import OutputNotFinite, read_digit
+    from lenet.network.inference import OutputNotFinite, read_digit
 
     model = Net()
     with torch.no_grad():
@@ -210,10 +210,10 @@ def test_a_model_whose_output_is_not_a_number_says_so_instead_of_a_nan_percentag
 
 def test_one_reading_gives_the_models_probabilities_and_feature_maps():
     """read_digit records one forward pass for both: the same as asking for each on its own."""
-    from lenet.inference import feature_maps, read_digit
+    from lenet.network.inference import feature_maps, read_digit
 
     model = Net()
-    load_checkpoint(PRETRAINED, model)
+    model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
     canvas = np.zeros((280, 280), np.uint8)
     canvas[60:220, 135:145] = 255
     reading = read_digit(model, canvas)

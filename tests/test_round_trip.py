@@ -11,16 +11,24 @@ import pytest
 import torch
 from test_workspace import pretrained
 
-from lenet.checkpoint import CheckpointError, read_checkpoint
-from lenet.events import EpochRecord
-from lenet.finetune import teach_my_hand
-from lenet.handwriting import DigitSet
-from lenet.model import MAX_WEIGHT, Net
-from lenet.runlog import MAX_ACCURACY_POINTS, MAX_CURVE_POINTS, MAX_RUN_EPOCHS, RunLog, start_description, to_record
-from lenet.runs import MAX_TEXT, RunState, TrainingRun
-from lenet.settings import TrainConfig, preset, settings
-from lenet.slots import RunSlots
-from lenet.workspace import Refused, Workspace
+from lenet.network.handwriting import DigitSet
+from lenet.network.model import MAX_WEIGHT, Net
+from lenet.service.finetune import teach_my_hand
+from lenet.service.runlog import RunLog, start_description
+from lenet.service.runs import TrainingRun
+from lenet.service.slots import RunSlots
+from lenet.service.workspace import Refused, Workspace
+from lenet.store.checkpoint import CheckpointError, read_checkpoint
+from lenet.store.records import (
+    MAX_ACCURACY_POINTS,
+    MAX_CURVE_POINTS,
+    MAX_RUN_EPOCHS,
+    MAX_TEXT,
+    EpochRecord,
+    RunRecord,
+    RunState,
+)
+from lenet.training.settings import TrainConfig, preset, settings
 
 DRAWN = Path(__file__).parent / "data" / "drawn_digits.npz"  # made by tools/draw_set.py in Chromium
 HOSTILE_NAME = "[Session expired, log in](https:evil.example) <img src=x> \ud800 " + "x" * 300 + ".pt"
@@ -48,12 +56,13 @@ def extremes() -> list[TrainConfig]:
 def record_of_the_largest_run(config: TrainConfig | None = None) -> dict:
     """A run as a checkpoint keeps it, every list and text at its longest."""
     start = start_description("uploaded " + "s" * 1_000, None, None, 10**6)
-    run = TrainingRun(config or TrainConfig(), start=start, number=1, total_steps=10**6)
+    run = TrainingRun(config or TrainConfig(), start=start, number=1)
+    run.total_steps = 10**6
     run.set_state(RunState.DIVERGED, "m\ud800\n" * 1_000)
     run.losses.extend(np.linspace(2.3, 0.01, 3 * MAX_CURVE_POINTS, dtype=np.float32).tolist())
     run.accuracy_points = [(step, 0.5) for step in range(2 * MAX_ACCURACY_POINTS)]
     run.epochs = [EpochRecord(epoch=i + 1, test_accuracy=0.5) for i in range(2 * MAX_RUN_EPOCHS)]
-    return to_record(run)
+    return run.view().to_dict()
 
 
 def test_every_setting_at_its_extremes_and_the_longest_texts_round_trip():
@@ -75,9 +84,9 @@ def test_every_setting_at_its_extremes_and_the_longest_texts_round_trip():
 def test_the_largest_run_record_round_trips():
     record = record_of_the_largest_run()
     ws = pretrained()
-    ws.runs = RunLog.from_records([record] * 20)
-    back = read_checkpoint(ws.download(), Net())["runs"]
-    assert len(back) == 20 and back[0]["losses"] == pytest.approx(record["losses"], rel=1e-6)  # float32 in a run
+    ws.runs = RunLog.from_records([RunRecord.from_dict(record)] * 20)
+    back = read_checkpoint(ws.download(), Net()).runs
+    assert len(back) == 20 and back[0].losses.tolist() == pytest.approx(record["losses"], rel=1e-6)  # float32 in a run
 
 
 @pytest.mark.parametrize("name", ["fast", "tutorial"])

@@ -10,13 +10,14 @@ import pytest
 import torch
 from test_workspace import pretrained
 
-from lenet.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, read_checkpoint
-from lenet.model import Net
-from lenet.runlog import MAX_CURVE_POINTS, MAX_RUNS, SNAPSHOT_RUNS, from_record, to_record
-from lenet.settings import preset
-from lenet.slots import RunSlots
-from lenet.snapshots import MAX_SNAPSHOT_BYTES, PROBE
-from lenet.workspace import Busy, Workspace
+from lenet.network.model import Net
+from lenet.service.runlog import SNAPSHOT_RUNS
+from lenet.service.slots import RunSlots
+from lenet.service.workspace import Busy, Workspace
+from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, read_checkpoint
+from lenet.store.records import MAX_CURVE_POINTS, MAX_RUNS, RunRecord
+from lenet.training.settings import preset
+from lenet.training.snapshots import MAX_SNAPSHOT_BYTES, PROBE
 
 QUICK = preset("fast", epochs=1, train_subset=1_280, device="cpu")  # 10 steps
 
@@ -69,8 +70,8 @@ def test_a_session_keeps_its_runs_and_the_snapshots_of_the_last_three(mnist):
     assert [run.number for run in ws.runs] == [1, 2, 3, 4]
     assert [bool(run.snapshots) for run in ws.runs] == [False, True, True, True]
     assert all(run.accuracy_points and run.end_accuracy for run in ws.runs)  # a comparison keeps these
-    assert all(run.evaluation is None and run.optimizer_state is None for run in ws.runs[:-1])  # 330 KB each
-    latest = ws.runs[-1]
+    assert all(run.evaluation is None and run.optimizer_state is None for run in list(ws.runs)[:-1])  # 330 KB each
+    latest = list(ws.runs)[-1]
     assert [step for step, _ in latest.accuracy_points] == latest.snapshot_steps() == [0, 1, 2, 4, 8, 10]
     assert all(s.accuracy is not None for s in latest.snapshots)
     assert sum(s.nbytes for s in latest.snapshots) < MAX_SNAPSHOT_BYTES
@@ -86,8 +87,8 @@ def test_runs_travel_in_the_checkpoint_without_their_snapshots(mnist):
     assert PROBE.wait(timeout=60)
     raw = ws.download()
     checkpoint = read_checkpoint(raw, Net())
-    assert [record["number"] for record in checkpoint["runs"]] == [1, 2]
-    assert all("snapshots" not in record for record in checkpoint["runs"])
+    assert [record.number for record in checkpoint.runs] == [1, 2]
+    assert all("snapshots" not in record.to_dict() for record in checkpoint.runs)
     loaded = Workspace.from_upload(raw, "mine.pt")
     for mine, back in zip(ws.runs, loaded.runs, strict=True):
         assert (back.id, back.start, back.config, back.state) == (mine.id, mine.start, mine.config, mine.state)
@@ -109,13 +110,13 @@ def test_a_long_run_keeps_its_curve_averaged_down_in_the_checkpoint(mnist):
     ws = trained(pretrained())
     run = ws.run
     run.losses.extend([0.5] * 2_490)  # as if it had trained 2,500 steps
-    record = to_record(run)
+    record = run.view().to_dict()
     assert record["loss_stride"] == 3 and len(record["losses"]) == math.ceil(2_500 / 3) <= MAX_CURVE_POINTS
-    assert from_record(record).steps_trained >= 2_500
+    assert RunRecord.from_dict(record).steps_trained >= 2_500
 
 
 def record_of_a_run(mnist) -> dict:
-    return to_record(trained(Workspace.from_random_init(2)).run)
+    return trained(Workspace.from_random_init(2)).run.view().to_dict()
 
 
 HOSTILE = [
@@ -150,7 +151,7 @@ HOSTILE = [
 def test_a_malformed_run_record_is_refused_with_its_reason(mnist, key, value):
     record = record_of_a_run(mnist)
     with pytest.raises(ValueError, match=r"run|config|epoch|setting|Learning rate|history"):
-        from_record({**record, key: value})
+        RunRecord.from_dict({**record, key: value})
 
 
 def checkpoint_with_runs(runs: object) -> bytes:

@@ -6,12 +6,12 @@ import threading
 import pytest
 import torch
 
-from lenet.evaluate import evaluate
-from lenet.events import Finished, Steps
-from lenet.model import Net
-from lenet.settings import preset
-from lenet.snapshots import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOTS, PROBE, SNAPSHOT_BYTES, Snapshot, plan, probe
-from lenet.train import fit
+from lenet.network.evaluate import evaluate
+from lenet.network.model import Net
+from lenet.training.events import Finished, Steps
+from lenet.training.settings import preset
+from lenet.training.snapshots import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOTS, PROBE, SNAPSHOT_BYTES, Snapshot, plan, probe
+from lenet.training.train import fit
 
 SHORT = preset("fast", epochs=2, train_subset=2_048, schedule="constant", lr=0.05, device="cpu")  # 16 steps an epoch
 

@@ -6,12 +6,12 @@ import threading
 import pytest
 import torch
 
-from lenet.devices import resolve_device
-from lenet.evaluate import evaluate
-from lenet.events import EpochEnd, Finished, Steps
-from lenet.model import Net
-from lenet.settings import preset
-from lenet.train import fit
+from lenet.network.evaluate import evaluate
+from lenet.network.model import Net
+from lenet.training.devices import resolve_device
+from lenet.training.events import EpochEnd, Finished, Steps
+from lenet.training.settings import preset
+from lenet.training.train import fit
 
 
 def run(config, mnist, stop=None):
@@ -112,7 +112,7 @@ def test_cli_prints_a_json_summary_last(tmp_path):
         [
             sys.executable,
             "-m",
-            "lenet.train",
+            "lenet",
             "--epochs",
             "1",
             "--train-subset",
@@ -137,8 +137,8 @@ def test_cli_prints_a_json_summary_last(tmp_path):
 
 
 def test_misclassified_digits_are_the_wrong_predictions(mnist):
-    from lenet.data import to_pixels
-    from lenet.evaluate import misclassified
+    from lenet.network.data import to_pixels
+    from lenet.network.evaluate import misclassified
 
     torch.manual_seed(0)
     evaluation = evaluate(Net(), mnist.test_images, mnist.test_labels)  # untrained: mostly wrong

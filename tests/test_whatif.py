@@ -4,16 +4,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet.checkpoint import pretrained
-from lenet.data import to_network_input, to_pixels
-from lenet.model import Net
-from lenet.whatif import KNOB, KNOBS, SWEEP_POINTS, changed_digits, neutral, what_if
+from lenet.explain.whatif import KNOB, KNOBS, SWEEP_POINTS, changed_digits, neutral, what_if
+from lenet.network.data import to_network_input, to_pixels
+from lenet.network.model import Net
+from lenet.store.checkpoint import pretrained
 
 
 @pytest.fixture(scope="module")
 def model():
     net = Net()
-    net.load_state_dict(pretrained()["model"])
+    net.load_state_dict(pretrained().weights)
     return net
 
 

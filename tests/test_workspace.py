@@ -6,13 +6,13 @@ import time
 import pytest
 import torch
 
-from lenet.checkpoint import PRETRAINED, read_checkpoint
-from lenet.model import Net
-from lenet.runs import expected_wait_s, place_in_line
-from lenet.settings import preset
-from lenet.slots import RunSlots
-from lenet.snapshots import PROBE
-from lenet.workspace import Refused, Workspace
+from lenet.network.model import Net
+from lenet.service.runs import expected_wait_s, place_in_line
+from lenet.service.slots import RunSlots
+from lenet.service.workspace import Refused, Workspace
+from lenet.store.checkpoint import PRETRAINED, read_checkpoint
+from lenet.training.settings import preset
+from lenet.training.snapshots import PROBE
 
 LONG = preset("tutorial", epochs=5)  # minutes of work: every test here stops it
 
@@ -133,7 +133,7 @@ def test_a_run_stops_soon_after_its_session_ends(mnist):
 
 
 def test_an_abandoned_workspace_gives_its_memory_back():
-    from lenet.workspace import live_workspaces
+    from lenet.service.workspace import live_workspaces
 
     connected = True
     ws = pretrained()

@@ -34,7 +34,7 @@ from browser import (
 )
 
 # The snapshots of 2 epochs of 78 steps (10,000 digits at the fast preset's batch of 128): 0 and the
-# powers of two, and each epoch's end (lenet.snapshots.plan); Play shows each in turn, then now.
+# powers of two, and each epoch's end (lenet.training.snapshots.plan); Play shows each in turn, then now.
 FRAMES = ["0", "1", "2", "4", "8", "16", "32", "64", "78", "128", "156", "now"]
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lenet.preprocess import NotADigit, read_canvas
+from lenet.network.preprocess import NotADigit, read_canvas
 
 if TYPE_CHECKING:
     from streamlit_drawable_canvas import CanvasResult

@@ -5,12 +5,12 @@ from dataclasses import fields
 
 import streamlit as st
 
-from lenet.handwriting import MIN_FOR_ACCURACY
-from lenet.runlog import FROM_PRETRAINED, compare
-from lenet.runs import TrainingRun
-from lenet.settings import TrainConfig, setting_of
-from lenet.ui import charts, html, session, settings_form, words
-from lenet.workspace import Refused, Workspace
+from lenet.network.handwriting import MIN_FOR_ACCURACY
+from lenet.service.runlog import FROM_PRETRAINED, compare
+from lenet.service.runs import TrainingRun
+from lenet.service.workspace import Refused, Workspace
+from lenet.training.settings import TrainConfig, setting_of
+from lenet.ui import charts, html, session, settings_form, timemachine, words
 
 BATCH_SIZES = setting_of(next(f for f in fields(TrainConfig) if f.name == "batch_size")).options
 
@@ -94,6 +94,7 @@ def _start_again(run: TrainingRun) -> None:
         return
     try:
         session.start_again(run, lr=lr, batch_size=st.session_state[f"again_batch_{run.id}"])
+        timemachine.reset()
     except (ValueError, Refused) as error:  # a rate out of range, or a run still going
         st.session_state["again_error"] = str(error)
         return

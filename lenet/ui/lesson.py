@@ -3,10 +3,10 @@
 import streamlit as st
 import torch
 
-from lenet.data import from_network_input
-from lenet.inference import Reading
+from lenet.network.data import from_network_input
+from lenet.network.inference import Reading
+from lenet.service.workspace import UNDO_LESSONS, Refused, Workspace
 from lenet.ui import html, pictures, session, words
-from lenet.workspace import UNDO_LESSONS, Refused, Workspace
 
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 TUTORIAL_LR = 0.01

@@ -5,12 +5,12 @@ import hashlib
 
 import streamlit as st
 
-from lenet.finetune import teach_my_hand
-from lenet.handwriting import MIN_FOR_ACCURACY, DigitSet, DigitSetError, SetFull
-from lenet.inference import Reading
-from lenet.model import Net
+from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, DigitSetError, SetFull
+from lenet.network.inference import Reading
+from lenet.network.model import Net
+from lenet.service.finetune import teach_my_hand
+from lenet.service.workspace import Refused, Workspace
 from lenet.ui import html, pictures, timemachine, words
-from lenet.workspace import Refused, Workspace
 
 SHOWN = 120  # the latest digits in the gallery; the accuracy counts them all
 

@@ -5,9 +5,9 @@ from enum import StrEnum
 
 import streamlit as st
 
-from lenet.devices import device_choices
-from lenet.settings import PRESET_HELP, PRESETS, Setting, TrainConfig, preset, settings
-from lenet.ui import session
+from lenet.training.devices import device_choices
+from lenet.training.settings import PRESET_HELP, PRESETS, Setting, TrainConfig, preset, settings
+from lenet.ui import remembered
 
 DEFAULT_PRESET = "fast"
 COLUMNS = {"main": 4, "more": 3}
@@ -19,16 +19,16 @@ def _shown(how: Setting, value: object) -> object:
 
 
 def _apply_preset() -> None:
-    session.remember("preset")
-    values = PRESETS[session.remembered_values()["preset"]].to_dict()
+    remembered.remember("preset")
+    values = PRESETS[remembered.remembered_values()["preset"]].to_dict()
     for f, how in settings():
         if how.page is not None:
-            session.set_remembered(f.name, _shown(how, values[f.name]))
+            remembered.set_remembered(f.name, _shown(how, values[f.name]))
 
 
 def _widget(container, f: Field, how: Setting) -> None:
-    key = session.remembered(f.name, _shown(how, PRESETS[DEFAULT_PRESET].to_dict()[f.name]))
-    common = {"key": key, "help": how.help, "on_change": session.remember, "args": (f.name,)}
+    key = remembered.remembered(f.name, _shown(how, PRESETS[DEFAULT_PRESET].to_dict()[f.name]))
+    common = {"key": key, "help": how.help, "on_change": remembered.remember, "args": (f.name,)}
     if how.typed:
         container.text_input(how.label, **{**common, "help": f"{how.help} ({how.range_text})"})
     elif f.type is bool:
@@ -46,7 +46,7 @@ def _widget(container, f: Field, how: Setting) -> None:
 
 
 def settings_form() -> None:
-    """The preset and every setting a page shows; their values live in `session.remembered_values()`."""
+    """The preset and every setting a page shows; their values live in `remembered.remembered_values()`."""
     rows = {"main": [], "more": []}
     for f, how in settings():
         if how.page is not None:
@@ -55,7 +55,7 @@ def settings_form() -> None:
     main[0].selectbox(
         "Preset",
         sorted(PRESETS),
-        key=session.remembered("preset", DEFAULT_PRESET),
+        key=remembered.remembered("preset", DEFAULT_PRESET),
         on_change=_apply_preset,
         help=PRESET_HELP,
     )
@@ -71,7 +71,7 @@ def settings_form() -> None:
 
 def chosen_config() -> TrainConfig:
     """The settings as the form shows them; ValueError, with the setting's range, for a value out of it."""
-    values = session.remembered_values()
+    values = remembered.remembered_values()
     chosen = {}
     for f, how in settings():
         if how.page is None or f.name not in values:
@@ -90,4 +90,4 @@ def show(config: TrainConfig) -> None:
     values = config.to_dict()
     for f, how in settings():
         if how.page is not None:
-            session.set_remembered(f.name, _shown(how, values[f.name]))
+            remembered.set_remembered(f.name, _shown(how, values[f.name]))

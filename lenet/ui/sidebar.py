@@ -7,7 +7,7 @@ import streamlit as st
 from lenet.ui import words
 
 if TYPE_CHECKING:
-    from lenet.workspace import Workspace
+    from lenet.service.workspace import Workspace
 
 
 def status_line(ws: "Workspace") -> str:
@@ -28,7 +28,7 @@ SERVER_REFRESH_S = 5.0  # ... while other sessions' runs train or wait, so the s
 
 def sidebar(ws: "Workspace | None") -> None:
     """The model's status, following a run on every page; `None` before the session's model is loaded."""
-    from lenet.slots import SLOTS
+    from lenet.service.slots import SLOTS
 
     with st.sidebar:
         if ws is None:
@@ -43,9 +43,9 @@ def sidebar(ws: "Workspace | None") -> None:
 def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     """Redrawn alone while a run goes on this server; when this session's run ends, or the server's
     last one, the whole page redraws once (with the final weights) and the polling stops."""
-    from lenet.runs import RunState
-    from lenet.slots import SLOTS
-    from lenet.workspace import live_workspaces
+    from lenet.service.slots import SLOTS
+    from lenet.service.workspace import live_workspaces
+    from lenet.store.records import RunState
 
     if (was_training and not ws.training) or (server_was_busy and not was_training and SLOTS.busy() == (0, 0)):
         st.rerun()

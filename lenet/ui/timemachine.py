@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from lenet.model import Net
-    from lenet.workspace import Workspace
+    from lenet.network.model import Net
+    from lenet.service.workspace import Workspace
 
 NOW = -1  # the latest weights, at the slider's right end
 FRAMES_PER_S = 4

@@ -6,14 +6,14 @@ import math
 
 import streamlit as st
 
-from lenet.data import from_network_input, load_mnist, to_pixels
-from lenet.explain import evidence, fool, nearest_training_digits, smallest_fooling_epsilon
-from lenet.inference import OutputNotFinite, Reading
-from lenet.likeness import REPRESENTATIONS, RepresentationsUnavailable
-from lenet.model import Net
+from lenet.explain.evidence import evidence, fool, nearest_training_digits, smallest_fooling_epsilon
+from lenet.explain.likeness import REPRESENTATIONS, RepresentationsUnavailable
+from lenet.explain.whatif import KNOB, KNOBS, neutral, what_if
+from lenet.network.data import from_network_input, load_mnist, to_pixels
+from lenet.network.inference import OutputNotFinite, Reading
+from lenet.network.model import Net
+from lenet.service.workspace import Workspace
 from lenet.ui import html, lesson, pictures, words
-from lenet.whatif import KNOB, KNOBS, neutral, what_if
-from lenet.workspace import Workspace
 
 TABS = ("Where it looked", "What it finds alike", "What if", "Fool it", "Teach it")
 NEIGHBOURS = 8

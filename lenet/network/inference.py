@@ -1,0 +1,66 @@
+"""What the model makes of one digit: its probabilities and what its convolution layers see."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lenet.network.anatomy import ForwardStep, after_relu, forward_steps
+from lenet.network.model import Net
+from lenet.network.preprocess import prepare
+
+
+@torch.inference_mode()
+def probabilities(model: Net, x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, 32, 32) network input -> (N, 10) class probabilities."""
+    return F.softmax(model(x), dim=1)
+
+
+def feature_maps(model: Net, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What conv1 and conv2 see in one digit, after their ReLU: (6, 30, 30) and (16, 13, 13)."""
+    return _feature_maps(forward_steps(model, x))
+
+
+def _feature_maps(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
+    after = after_relu(steps)
+    return {"conv1": after["conv1"][0], "conv2": after["conv2"][0]}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A digit as the network read it."""
+
+    digit: torch.Tensor  # (28, 28) uint8: what the network sees, before padding
+    x: torch.Tensor  # (1, 1, 32, 32) the normalised network input
+    probabilities: torch.Tensor  # (10,)
+    feature_maps: dict[str, torch.Tensor]  # as `feature_maps` gives them
+
+    @property
+    def prediction(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def runner_up(self) -> int:
+        """The second likeliest digit."""
+        return int(self.probabilities.topk(2).indices[1])
+
+
+class OutputNotFinite(ValueError):
+    """The model's output is not a number: weights grown too large (a learning rate far too high)."""
+
+
+def read_digit(model: Net, image: np.ndarray, detect_inversion: bool = False, min_extent_px: float = 0) -> Reading:
+    """A drawing or photo -> what `model` reads in it.
+
+    `NotADigit` when there is nothing to read; `OutputNotFinite` when the model cannot give a number.
+    """
+    digit, x = prepare(image, detect_inversion=detect_inversion, min_extent_px=min_extent_px)
+    steps = forward_steps(model, x)  # one forward pass for the prediction and the feature maps
+    probs = F.softmax(steps[-1].output, dim=1)[0]
+    if not torch.isfinite(probs).all():
+        raise OutputNotFinite(
+            "Your model's output is not a number: its weights have grown too large, most likely from a learning "
+            "rate that was too high. Reset it on the Train page."
+        )
+    return Reading(digit, x, probs, _feature_maps(steps))

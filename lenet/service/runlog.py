@@ -1,0 +1,92 @@
+"""A session's runs, so a learner can compare them side by side and take them home."""
+
+from collections.abc import Iterator, Sequence
+
+from lenet.service.runs import TrainingRun
+from lenet.store.records import MAX_RUNS, MAX_TEXT, RunRecord
+from lenet.text import clean
+from lenet.training.settings import preset_name, settings
+
+FROM_PRETRAINED = "the pretrained weights"
+SNAPSHOT_RUNS = 3  # the latest runs whose snapshots a session keeps: under 4 MB each
+
+
+class RunLog:
+    """A session's runs, oldest first: at most `MAX_RUNS`, the snapshots of the last `SNAPSHOT_RUNS`.
+
+    It outlives the session's model: a reset or a new model from scratch takes it over.
+    """
+
+    def __init__(self, runs: list[TrainingRun] | None = None):
+        self._runs = list(runs or [])[-MAX_RUNS:]
+
+    def __iter__(self) -> Iterator[TrainingRun]:
+        return iter(list(self._runs))
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @property
+    def next_number(self) -> int:
+        return max((run.number for run in self._runs), default=0) + 1
+
+    def add(self, run: TrainingRun) -> None:
+        """A new run: the others give up what only the latest needs, the oldest their snapshots."""
+        for past in self._runs:
+            past.retire()
+        self._runs = [*self._runs, run][-MAX_RUNS:]
+        for past in self._runs[:-SNAPSHOT_RUNS]:
+            past.forget_snapshots()
+
+    def merge(self, other: "RunLog") -> None:
+        """Add `other`'s runs that this log lacks (a checkpoint's, say), numbered after its own."""
+        known = {run.id for run in self._runs}
+        arrived = [run for run in other if run.id not in known]
+        for number, run in enumerate(arrived, start=self.next_number):
+            run.number = number
+        self._runs = (self._runs + arrived)[-MAX_RUNS:]
+
+    def records(self) -> list[RunRecord]:
+        """The ended runs, as a checkpoint keeps them."""
+        return [view for view in (run.view() for run in self._runs) if not view.active]
+
+    @classmethod
+    def from_records(cls, records: Sequence[RunRecord]) -> "RunLog":
+        return cls([TrainingRun.ended(record) for record in records])
+
+
+def compare(views: list[RunRecord]) -> list[tuple[str, list[str], bool]]:
+    """The runs' settings and results side by side: (what, each run's value as text, whether they differ)."""
+    rows = [
+        ("Start", [view.start for view in views]),
+        ("Preset", [preset_name(view.config) for view in views]),
+        *[
+            (how.label, [how.name_of(getattr(view.config, f.name)) for view in views])
+            for f, how in settings()
+            if how.page is not None and f.name != "device"
+        ],
+        ("Device", [view.device for view in views]),
+        ("Outcome", [str(view.state) for view in views]),
+        ("Steps trained", [f"{view.steps_trained:,}" for view in views]),
+        ("Test accuracy (10,000 digits)", [_percent(view.end_accuracy) for view in views]),
+    ]
+    return [(what, values, len(set(values)) > 1) for what, values in rows]
+
+
+def _percent(accuracy: float | None) -> str:
+    return f"{accuracy:.2%}" if accuracy is not None else "-"
+
+
+def start_description(
+    origin: str, init_seed: int | None, after: TrainingRun | None, lessons: int, note: str = ""
+) -> str:
+    """Where a run's weights come from, as its record says it: "from scratch, start seed 3", "where
+    run 2 ended, then 1 lesson"...; `note` says what is special about its data. Cut to fit a record."""
+    if after is not None:
+        start = f"where {after.label} ended"
+    elif origin == "random init":
+        start = f"from scratch, start seed {init_seed}" if init_seed is not None else "from scratch"
+    else:
+        start = FROM_PRETRAINED if origin == "pretrained" else origin
+    start += f", then {lessons} lesson{'s' * (lessons != 1)}" if lessons else ""
+    return clean(start + (f"; {note}" if note else ""), MAX_TEXT)

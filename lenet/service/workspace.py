@@ -1,0 +1,275 @@
+"""One person's model, its history and training runs, independent of any UI.
+
+Training runs in a background thread (`lenet.service.training_thread`). It writes the model's weights, swaps
+in a new published copy of them (one reference, replaced whole), and writes everything else into its
+own `TrainingRun`, under the run's lock; a page reads the run whenever it redraws. What the workspace
+itself holds changes in the page's thread, never while a run trains, except when the janitor thread
+releases a workspace whose session has gone (`release_if_abandoned`). Inference always uses the
+published copy, a consistent model even while a run changes the real one.
+"""
+
+import copy
+import threading
+import weakref
+from collections.abc import Callable
+
+import torch
+
+from lenet.explain.evidence import Lesson, sgd_step
+from lenet.network.data import Mnist, load_mnist
+from lenet.network.evaluate import misclassified
+from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
+from lenet.network.model import MAX_WEIGHT, Net, within_bounds
+from lenet.service.runlog import FROM_PRETRAINED, RunLog, start_description
+from lenet.service.runs import TrainingRun
+from lenet.service.slots import MAX_RUN_BATCH, MAX_RUN_STEPS, SLOTS, RunSlots, run_steps
+from lenet.service.training_thread import OWNER_GRACE_S, Absence, train_in_background
+from lenet.store.checkpoint import Checkpoint, checkpoint_bytes, pretrained, read_checkpoint
+from lenet.store.records import EpochRecord
+from lenet.text import clean
+from lenet.training.devices import resolve_device
+from lenet.training.settings import TrainConfig
+
+MAX_FILE_NAME = 80  # characters of an uploaded file's name that its model's origin keeps
+UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
+
+
+class Refused(RuntimeError):
+    """The workspace will not do what was asked: the message says why, and what to do instead."""
+
+
+class Busy(Refused):
+    """The workspace is training: the message says what to do first."""
+
+
+_LIVE: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+
+
+def live_workspaces() -> list["Workspace"]:
+    """Workspaces that hold a model in this process: one per session that opened a model page."""
+    return [ws for ws in list(_LIVE) if ws.model is not None]
+
+
+class Workspace:
+    """A model with everything that belongs to it: one per browser session."""
+
+    def __init__(
+        self,
+        model: Net,
+        origin: str,
+        history: list[EpochRecord],
+        runs: RunLog | None = None,
+        init_seed: int | None = None,
+        digits: DigitSet | None = None,
+    ):
+        self.model = model
+        self.origin = origin  # "pretrained", "random init" or "uploaded <name>"
+        self.init_seed = init_seed  # the start seed that drew these weights, for random ones
+        self.runs = runs or RunLog()  # the session's runs: a workspace that replaces this one takes them over
+        self.digits = digits if digits is not None else DigitSet()  # the learner's own, taken over likewise
+        self._hand: tuple[Net | None, int, HandAccuracy | None] = (None, -1, None)  # the last reading of them
+        self.inherited_epochs = len(history)  # epochs that came with the weights
+        self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
+        self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
+        self.run: TrainingRun | None = None
+        self.lessons = 0  # single SGD steps taught on the learner's own drawings
+        self._lessons_before_run = 0  # of those, the ones taught before the last run started
+        self._before_lessons: list[dict[str, torch.Tensor]] = []  # the weights before each, for undo
+        self._published = copy.deepcopy(model)
+        self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
+        self.owner_grace_s = OWNER_GRACE_S  # the app sets it to the server's session TTL
+        self.absence = Absence()
+        _LIVE.add(self)  # last: the janitor thread may look at it from now on
+
+    def release_if_abandoned(self, after_s: float) -> bool:
+        """Drop the model and history once the owner has been gone for `after_s` seconds and nothing trains:
+        Streamlit drops a closed tab's session lazily, and a cycle of its objects waits for a full collection."""
+        if self.absence.seconds(self.owner_alive()) < after_s or self.training:
+            return False
+        self.model = self._published = self.run = None
+        self._past, self._before_lessons, self.runs, self.digits = [], [], RunLog(), DigitSet()
+        self._hand = (None, -1, None)  # it holds a model, and with it that model's look-alikes
+        return True
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint, origin: str) -> "Workspace":
+        model = Net()
+        model.load_state_dict(checkpoint.weights)
+        return cls(model, origin, list(checkpoint.history), RunLog.from_records(checkpoint.runs))
+
+    @classmethod
+    def from_random_init(cls, seed: int | None = None) -> "Workspace":
+        """Fresh weights, as `Net()` draws them; from `seed` when given: the same seed, bit for bit the same weights."""
+        with torch.random.fork_rng(enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            return cls(Net(), "random init", [], init_seed=seed)
+
+    @classmethod
+    def as_run_started(cls, run: TrainingRun) -> "Workspace":
+        """The weights `run` started from, bit for bit: its start seed's, or the pretrained ones."""
+        if run.init_seed is not None:
+            return cls.from_random_init(run.init_seed)
+        if run.start == FROM_PRETRAINED:
+            return cls.from_checkpoint(pretrained(), "pretrained")
+        raise Busy(
+            f"{run.label} started from {run.start}: only a run from scratch or from the pretrained weights "
+            "can be started again alike."
+        )
+
+    @classmethod
+    def from_upload(cls, raw: bytes, name: str) -> "Workspace":
+        """From an uploaded checkpoint file; a bad file raises `CheckpointError`."""
+        return cls.from_checkpoint(read_checkpoint(raw, Net()), f"uploaded {clean(name, MAX_FILE_NAME)}")
+
+    def replaced_by(self, other: "Workspace") -> "Workspace":
+        """`other`, to take this workspace's place (a reset, a loaded file); refused while a run trains."""
+        if self.training:
+            raise Busy("Stop the training run first: it is still changing this model.")
+        other.owner_alive, other.owner_grace_s = self.owner_alive, self.owner_grace_s
+        self.runs.merge(other.runs)
+        other.runs, other.digits = self.runs, self.digits
+        return other
+
+    def download(self) -> bytes:
+        """The current weights, history and the session's ended runs (without their snapshots) as a checkpoint file."""
+        return checkpoint_bytes(self.inference_model(), history=self.history, runs=self.runs.records())
+
+    @property
+    def training(self) -> bool:
+        return self.run is not None and self.run.active
+
+    @property
+    def history(self) -> list[EpochRecord]:
+        """Every epoch this model has been trained, the current run's so far included."""
+        if self.run is None:
+            return list(self._past)
+        return self._past + self.run.epochs_so_far()
+
+    @property
+    def untouched_pretrained(self) -> bool:
+        """The pretrained weights as shipped: nothing trained or loaded since."""
+        return self.origin == "pretrained" and self.run is None and self.lessons == 0
+
+    @property
+    def epochs_trained_here(self) -> int:
+        return len(self.history) - self.inherited_epochs
+
+    @property
+    def partial_steps_here(self) -> int:
+        """Steps trained here beyond whole epochs: a stopped run's last, unfinished epoch."""
+        if self.run is None:
+            return self._past_partial_steps
+        return self._past_partial_steps + self.run.partial_steps()
+
+    @property
+    def last_accuracy(self) -> float | None:
+        """Test accuracy of the model as it is: a stopped run's final evaluation, else the last epoch's."""
+        if self.run is not None and (final := self.run.final_accuracy()) is not None:
+            return final
+        history = self.history
+        return history[-1].test_accuracy if history else None
+
+    def inference_model(self) -> Net:
+        """A CPU copy of the weights that no run changes; replaced, never mutated, as a run goes on."""
+        return self._published
+
+    def teach(self, x: torch.Tensor, label: int, lr: float) -> Lesson:
+        """One SGD step on one (1, 1, 32, 32) network input and its true label; `undo_lesson` takes it back."""
+        if self.training:
+            raise Busy("A run is training this model: it would overwrite the lesson within a step. Stop it first.")
+        before = copy.deepcopy(self.model.state_dict())
+        lesson = sgd_step(self.model, x, label, lr)
+        if not all(within_bounds(p) for p in self.model.parameters()):
+            self.model.load_state_dict(before)
+            raise Refused(
+                f"That step pushed a weight past ±{MAX_WEIGHT:g} (or out of the numbers), where the model could no "
+                "longer be saved: it was undone. Try a smaller learning rate."
+            )
+        self._before_lessons = [before, *self._before_lessons][:UNDO_LESSONS]
+        self.lessons += 1
+        self.publish()
+        return lesson
+
+    @property
+    def can_undo_lesson(self) -> bool:
+        return bool(self._before_lessons) and not self.training
+
+    def undo_lesson(self) -> None:
+        """The weights as they were before the last lesson, bit for bit."""
+        if not self.can_undo_lesson:
+            raise Busy("There is no lesson to undo." if not self.training else "Stop the training run first.")
+        before, *self._before_lessons = self._before_lessons
+        self.model.load_state_dict(before)
+        self.lessons -= 1
+        self.publish()
+
+    def hand_accuracy(self, model: Net | None = None, at_least: int = MIN_FOR_ACCURACY) -> HandAccuracy | None:
+        """How `model` (the latest weights unless given) reads the learner's digits; None for fewer than `at_least`."""
+        model = model or self._published
+        if len(self.digits) < at_least:
+            return None
+        if self._hand[0] is not model or self._hand[1] != self.digits.version:
+            self._hand = (model, self.digits.version, self.digits.read_by(model))
+        return self._hand[2]
+
+    def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
+        """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""
+        if self.run is None or self.run.active or self.run.evaluation is None:
+            return []
+        mnist = load_mnist()
+        return misclassified(self.run.evaluation, mnist.test_images, mnist.test_labels, limit)
+
+    def start(
+        self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS, note: str = ""
+    ) -> TrainingRun:
+        """Start training in a background thread, once `slots` has room; refused while a run is going.
+        `note` says what is special about its data, in its record."""
+        if self.training:
+            raise Busy("A run is already going: stop it first.")
+        if config.batch_size > MAX_RUN_BATCH:
+            raise Refused(
+                f"A batch of {config.batch_size:,} digits would take more memory than a shared server gives one "
+                f"run: at most {MAX_RUN_BATCH:,}."
+            )
+        if (steps := run_steps(config)) > MAX_RUN_STEPS:
+            raise Refused(
+                f"That run would take {steps:,} SGD steps; a shared server trains at most {MAX_RUN_STEPS:,} in one "
+                "run (30 epochs of 60,000 digits at batch 16): choose a larger batch, fewer epochs or fewer images."
+            )
+        device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
+        momentum = None
+        lessons = self.lessons - self._lessons_before_run
+        start = start_description(self.origin, self.init_seed, self.run, lessons, note)
+        self._lessons_before_run = self.lessons
+        self._before_lessons = []  # undoing a lesson after a run would undo the run as well
+        if self.run is not None:  # the last run has ended: its epochs join the history
+            self._past += self.run.epochs
+            self._past_partial_steps += self.run.partial_steps()
+            momentum = self.run.optimizer_state
+        self.run = run = TrainingRun(
+            config,
+            device=str(device),
+            first_epoch=len(self._past) + 1,
+            number=self.runs.next_number,
+            start=start,
+            init_seed=self.init_seed if start.startswith("from scratch") else None,
+        )
+        self.runs.add(run)
+        run.thread = threading.Thread(
+            target=train_in_background, args=(self, run, data, slots, momentum), name="lenet-training", daemon=True
+        )
+        run.thread.start()
+        return run
+
+    def stop(self, wait: float = 0.0) -> None:
+        if self.run is not None:
+            self.run.stop_requested.set()
+            if wait and self.run.thread is not None:
+                self.run.thread.join(wait)
+
+    def publish(self) -> None:
+        """Replace the published copy of the weights with the model's weights now."""
+        snapshot = Net()
+        snapshot.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()})
+        self._published = snapshot

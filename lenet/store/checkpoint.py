@@ -1,0 +1,169 @@
+"""Checkpoints: a plain dict {"model", "config", "history", "runs"} on disk, a checked `Checkpoint` read back.
+
+A checkpoint may come from anyone (an upload on a shared server), so reading one is bounded and
+checked before it touches a model: the zip archive `torch.save` writes declares what each record
+unpacks to, and those sizes are capped before `torch.load` unpacks anything; the pickle's shape
+(steps, nesting) is read before anything is built from it (`lenet.store.pickle_shape`); loading never
+runs code (`weights_only=True`); then every part is checked against what a LeNet checkpoint holds.
+Any failure is a `CheckpointError` whose message says what is wrong; the model stays as it was.
+"""
+
+import functools
+import io
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import torch
+from torch import nn
+
+from lenet.network.model import MAX_WEIGHT, Net
+from lenet.store.pickle_shape import PickleShapeError, check_shape
+from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord, history_from, runs_from
+from lenet.text import listed
+from lenet.training.settings import plain_config
+
+MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
+MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpacks
+MAX_PICKLE_BYTES = 1024 * 1024  # the pickled dict (a 1,000-epoch history pickles to 62 KB, 20 long runs to 300 KB)
+MAX_RECORDS = 64  # LeNet's 10 tensors and torch's bookkeeping take 16
+KEYS = {"model", "config", "history", "runs"}
+WEIGHT_TYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)  # what a model's weights may be
+PRETRAINED = Path(__file__).parents[1] / "assets" / "lenet_mnist.pt"
+
+
+class CheckpointError(ValueError):
+    """The file is not a usable LeNet checkpoint; the message says why."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint's contents, every part checked."""
+
+    weights: Mapping[str, torch.Tensor]  # a state_dict for LeNet: the right names, shapes and bounds
+    config: Mapping[str, int | float | bool | str]  # the settings of the run that wrote it, as plain values
+    history: tuple[EpochRecord, ...] = ()
+    runs: tuple[RunRecord, ...] = ()
+
+
+def save_checkpoint(
+    path: Path | IO[bytes],
+    model: nn.Module,
+    config: dict | None = None,
+    history: Sequence[EpochRecord] = (),
+    runs: Sequence[RunRecord] = (),
+) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    checkpoint = {
+        "model": state,
+        "config": config or {},
+        "history": [record.to_dict() for record in history[-MAX_HISTORY:]],
+    }
+    if runs:
+        checkpoint["runs"] = [run.to_dict() for run in runs[-MAX_RUNS:]]
+    torch.save(checkpoint, path)
+
+
+def checkpoint_bytes(
+    model: nn.Module, config: dict | None = None, history: Sequence[EpochRecord] = (), runs: Sequence[RunRecord] = ()
+) -> bytes:
+    buffer = io.BytesIO()
+    save_checkpoint(buffer, model, config, history, runs)
+    return buffer.getvalue()
+
+
+def read_checkpoint(source: Path | bytes, model: nn.Module) -> Checkpoint:
+    """Read and check a checkpoint for `model` without changing it."""
+    try:
+        raw = Path(source).read_bytes() if isinstance(source, Path) else bytes(source)
+    except OSError as error:
+        raise CheckpointError(f"the file cannot be read ({error.strerror or type(error).__name__})") from None
+    _check_archive(raw)
+    try:
+        checkpoint = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for broken archives and refused pickles
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        raise CheckpointError(
+            f"not a PyTorch checkpoint that is safe to load ({type(error).__name__}: {reason})"
+        ) from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model"), dict):
+        raise CheckpointError('not a LeNet checkpoint: expected a dict with a "model" state_dict')
+    if unknown := [key for key in checkpoint if key not in KEYS]:
+        raise CheckpointError(
+            f"unexpected entries: {listed(unknown)}; a LeNet checkpoint holds model, config, history and runs"
+        )
+    _check_weights(checkpoint["model"], model)
+    try:
+        config = plain_config(checkpoint.get("config") or {})
+        history = history_from(checkpoint.get("history") or [])
+    except ValueError as error:
+        raise CheckpointError(f"its config or training history is not valid: {error}") from None
+    try:
+        runs = runs_from(checkpoint.get("runs") or [])
+    except ValueError as error:
+        raise CheckpointError(f"its record of training runs is not valid: {error}") from None
+    return Checkpoint(checkpoint["model"], config, history, runs)
+
+
+def _check_archive(raw: bytes) -> None:
+    """Refuse before unpacking: a file over the caps, not a zip archive, or one that unpacks too large."""
+    if len(raw) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"the file is {len(raw) / 1e6:.1f} MB; a LeNet checkpoint is under {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB"
+        )
+    if not raw:
+        raise CheckpointError("the file is empty")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        records = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError):  # a version it lacks
+        raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)") from None
+    with archive:
+        if len(records) > MAX_RECORDS:
+            raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")
+        if len({record.filename for record in records}) < len(records):
+            raise CheckpointError("the archive holds two records of the same name")
+        unpacked = sum(record.file_size for record in records)
+        pickles = [record for record in records if record.filename.endswith(".pkl")]
+        if unpacked > MAX_UNPACKED_BYTES or sum(record.file_size for record in pickles) > MAX_PICKLE_BYTES:
+            raise CheckpointError(
+                f"the file unpacks to {unpacked / 1e6:.1f} MB; a LeNet checkpoint unpacks to under "
+                f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB"
+            )
+        for record in pickles:
+            try:
+                check_shape(archive.read(record))
+            except PickleShapeError as error:
+                raise CheckpointError(f"its pickle cannot be loaded safely: {error}") from None
+            except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+                raise CheckpointError("not a PyTorch checkpoint (a record of the archive is broken)") from None
+
+
+def _check_weights(state: dict, model: nn.Module) -> None:
+    expected = model.state_dict()
+    if odd := [key for key in state if not isinstance(key, str)]:
+        raise CheckpointError(f"weight names must be text, not {listed(odd)}")
+    if missing := sorted(set(expected) - set(state)):
+        raise CheckpointError(f"weights missing: {', '.join(missing)}")
+    if unexpected := sorted(set(state) - set(expected)):
+        raise CheckpointError(f"unexpected weights: {listed(unexpected)}")
+    for name, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor) or tensor.layout != torch.strided or tensor.device.type != "cpu":
+            kind = (
+                type(tensor).__name__ if not isinstance(tensor, torch.Tensor) else f"{tensor.layout} on {tensor.device}"
+            )
+            raise CheckpointError(f"{name} is not a plain tensor of numbers ({kind})")
+        if tensor.shape != expected[name].shape:
+            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)}, LeNet needs {tuple(expected[name].shape)}")
+        if tensor.dtype not in WEIGHT_TYPES or not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{name} holds values that are not finite numbers")
+        if (largest := tensor.abs().max().item()) > MAX_WEIGHT:
+            raise CheckpointError(f"{name} holds a weight of {largest:.3g}; weights above {MAX_WEIGHT:g} can overflow")
+
+
+@functools.cache
+def pretrained() -> Checkpoint:
+    """The committed weights, read and checked once per process; sessions copy them."""
+    return read_checkpoint(PRETRAINED, Net())
