@@ -12,6 +12,7 @@ import argparse
 import json
 import statistics
 import time
+from unittest import mock
 
 import torch
 
@@ -126,20 +127,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=1, help="of the fast preset on all 60,000 digits")
     parser.add_argument("--no-every-core", action="store_true", help="skip the measurement on every core")
     args = parser.parse_args(argv)
-    # timed here, not at import: importing this module must not change the trainer for anyone else
-    SnapshotTaker.take, SnapshotTaker.collect = timed(SnapshotTaker.take), timed(SnapshotTaker.collect)
     config = preset("fast", epochs=args.epochs, device="cpu")
     load_mnist()
     all_threads = torch.get_num_threads()
 
     torch.set_num_threads(training_threads())  # as the app trains: a core left for the pages and the probe
     print(f"as the app trains ({torch.get_num_threads()} of {all_threads} threads), fast preset, {args.epochs} epochs")
-    app = snapshot_cost(config, args.pairs)
-    torch.set_num_threads(all_threads)
-    every_core = None
-    if not args.no_every_core:
-        print(f"on every core ({all_threads} threads), the probe competing with the run")
-        every_core = snapshot_cost(config, args.pairs)
+    # Timed only while measured, and as they were afterwards, whoever imports this module.
+    with (
+        mock.patch.object(SnapshotTaker, "take", timed(SnapshotTaker.take)),
+        mock.patch.object(SnapshotTaker, "collect", timed(SnapshotTaker.collect)),
+    ):
+        app = snapshot_cost(config, args.pairs)
+        torch.set_num_threads(all_threads)
+        every_core = None
+        if not args.no_every_core:
+            print(f"on every core ({all_threads} threads), the probe competing with the run")
+            every_core = snapshot_cost(config, args.pairs)
 
     _, _, snapshots = one_run(config, snapshots=True)
     measure = probe_seconds(snapshots)
