@@ -16,7 +16,7 @@ from lenet.network.model import Net
 from lenet.store.checkpoint import save_checkpoint
 from lenet.store.records import EpochRecord
 from lenet.training.devices import device_choices, resolve_device
-from lenet.training.events import EpochEnd, Finished, Steps
+from lenet.training.events import EpochEnd, Finished, Outcome, Steps
 from lenet.training.settings import PRESET_HELP, PRESETS, preset, settings
 from lenet.training.train import fit
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
                 )
             elif isinstance(event, Finished):
                 result = event
-    if result.reason == "diverged":
+    if result.reason == Outcome.DIVERGED:
         print(result.message, file=sys.stderr)
     if args.out:
         save_checkpoint(args.out, model, config=config.to_dict(), history=history)
