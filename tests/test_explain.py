@@ -29,7 +29,7 @@ from lenet.network.data import MNIST_STD, PAD, MnistUnavailable, normalise, to_p
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.model import Net
 from lenet.network.preprocess import NotADigit
-from lenet.service.workspace import Busy, Workspace
+from lenet.service.workspace import Busy, Refused, Workspace
 from lenet.store.checkpoint import pretrained
 from lenet.training.settings import TrainConfig
 
@@ -230,7 +230,7 @@ def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
     assert_same_weights(ws.model, before)
     assert_same_weights(ws.inference_model(), before)
     assert ws.lessons == 0 and ws.untouched_pretrained and not ws.can_undo_lesson
-    with pytest.raises(Busy):
+    with pytest.raises(Refused, match="no lesson to undo"):
         ws.undo_lesson()
     assert_same_weights(neighbour.model, theirs)  # another session's model never changes
     reference = Net()

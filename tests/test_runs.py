@@ -13,7 +13,7 @@ from test_workspace import pretrained
 from lenet.network.model import Net
 from lenet.service.runlog import SNAPSHOT_RUNS
 from lenet.service.slots import RunSlots
-from lenet.service.workspace import Busy, Workspace
+from lenet.service.workspace import Refused, Workspace
 from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, read_checkpoint
 from lenet.store.records import MAX_CURVE_POINTS, MAX_RUNS, RunRecord
 from lenet.training.settings import preset
@@ -58,7 +58,7 @@ def test_only_a_reproducible_start_can_be_started_again(mnist):
     assert all(torch.equal(again.model.state_dict()[k], expected[k]) for k in expected)
     trained(ws)
     assert ws.run.start == "where run 1 ended"
-    with pytest.raises(Busy, match="only a run from scratch or from the pretrained weights"):
+    with pytest.raises(Refused, match="only a run from scratch or from the pretrained weights"):
         Workspace.as_run_started(ws.run)
 
 

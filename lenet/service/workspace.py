@@ -1,11 +1,13 @@
 """One person's model, its history and training runs, independent of any UI.
 
-Training runs in a background thread (`lenet.service.training_thread`). It writes the model's weights, swaps
-in a new published copy of them (one reference, replaced whole), and writes everything else into its
-own `TrainingRun`, under the run's lock; a page reads the run whenever it redraws. What the workspace
-itself holds changes in the page's thread, never while a run trains, except when the janitor thread
-releases a workspace whose session has gone (`release_if_abandoned`). Inference always uses the
-published copy, a consistent model even while a run changes the real one.
+Three threads write to a workspace. The page's thread (one per rerun of the session) changes what
+it holds: the model it trains, its history, its lessons, its runs; never while a run trains. A run's
+training thread (`lenet.service.training_thread`) writes the model's weights in place, swaps in a new
+published copy of them (`_published`: one reference, replaced whole), keeps the owner's `absence`, and
+writes everything else into its own `TrainingRun`, under the run's lock; a page reads the run through
+its frozen views. The janitor thread asks `release_if_abandoned`, which drops the model and records
+of a session that is gone and trains nothing. Inference always uses the published copy, a consistent
+model even while a run changes the real one.
 """
 
 import copy
@@ -112,7 +114,7 @@ class Workspace:
             return cls.from_random_init(run.init_seed)
         if run.start == FROM_PRETRAINED:
             return cls.from_checkpoint(pretrained(), "pretrained")
-        raise Busy(
+        raise Refused(
             f"{run.label} started from {run.start}: only a run from scratch or from the pretrained weights "
             "can be started again alike."
         )
@@ -198,7 +200,7 @@ class Workspace:
     def undo_lesson(self) -> None:
         """The weights as they were before the last lesson, bit for bit."""
         if not self.can_undo_lesson:
-            raise Busy("There is no lesson to undo." if not self.training else "Stop the training run first.")
+            raise Busy("Stop the training run first.") if self.training else Refused("There is no lesson to undo.")
         before, *self._before_lessons = self._before_lessons
         self.model.load_state_dict(before)
         self.lessons -= 1
