@@ -8,7 +8,6 @@ unpickles (`allow_pickle=False`), and checks every array; any failure is a `Digi
 """
 
 import io
-import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ from torch import nn
 
 from lenet.network.data import to_network_input
 from lenet.network.evaluate import NUM_CLASSES
+from lenet.zipped import open_archive, unpacked_bytes
 
 MAX_DIGITS = 1_000
 MIN_FOR_ACCURACY = 10  # fewer digits say little about a hand
@@ -132,15 +132,14 @@ def _read_arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
     """The two arrays of a `.npz` file, bounded before anything is unpacked."""
     if len(raw) > MAX_SET_FILE_BYTES:
         raise DigitSetError(f"the file is {len(raw) / 1e6:.1f} MB; a set of digits is under 1 MB")
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError):  # a version it lacks
-        raise DigitSetError("not a set of digits (a .npz file, as this app downloads it)") from None
+    if (archive := open_archive(raw)) is None:
+        raise DigitSetError("not a set of digits (a .npz file, as this app downloads it)")
+    with archive:
+        entries = archive.infolist()
     names = {entry.filename for entry in entries}
     if names != ARRAYS or len(entries) != len(ARRAYS):
         raise DigitSetError(f"a set holds the arrays digits and labels, not {', '.join(sorted(names))[:200] or 'none'}")
-    if sum(entry.file_size for entry in entries) > MAX_SET_UNPACKED_BYTES:
+    if unpacked_bytes(entries) > MAX_SET_UNPACKED_BYTES:
         raise DigitSetError(f"it unpacks to more than {MAX_DIGITS:,} digits could")
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:

@@ -10,7 +10,6 @@ Any failure is a `CheckpointError` whose message says what is wrong; the model s
 
 import functools
 import io
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from lenet.store.pickle_shape import PickleShapeError, check_shape
 from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord, history_from, runs_from
 from lenet.text import listed
 from lenet.training.settings import plain_config
+from lenet.zipped import BROKEN, open_archive, unpacked_bytes
 
 MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
 MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpacks
@@ -115,19 +115,17 @@ def _check_archive(raw: bytes) -> None:
         )
     if not raw:
         raise CheckpointError("the file is empty")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        records = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError):  # a version it lacks
-        raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)") from None
+    if (archive := open_archive(raw)) is None:
+        raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)")
     with archive:
+        records = archive.infolist()
         if len(records) > MAX_RECORDS:
             raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")
         if len({record.filename for record in records}) < len(records):
             raise CheckpointError("the archive holds two records of the same name")
-        unpacked = sum(record.file_size for record in records)
+        unpacked = unpacked_bytes(records)
         pickles = [record for record in records if record.filename.endswith(".pkl")]
-        if unpacked > MAX_UNPACKED_BYTES or sum(record.file_size for record in pickles) > MAX_PICKLE_BYTES:
+        if unpacked > MAX_UNPACKED_BYTES or unpacked_bytes(pickles) > MAX_PICKLE_BYTES:
             raise CheckpointError(
                 f"the file unpacks to {unpacked / 1e6:.1f} MB; a LeNet checkpoint unpacks to under "
                 f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB"
@@ -137,7 +135,7 @@ def _check_archive(raw: bytes) -> None:
                 check_shape(archive.read(record))
             except PickleShapeError as error:
                 raise CheckpointError(f"its pickle cannot be loaded safely: {error}") from None
-            except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+            except BROKEN:
                 raise CheckpointError("not a PyTorch checkpoint (a record of the archive is broken)") from None
 
 
