@@ -8,10 +8,15 @@ from fuzz import mutations
 from PIL import Image, ImageDraw
 
 from lenet.network.data import normalise, to_network_input, to_pixels
-from lenet.network.inference import probabilities
 from lenet.network.model import Net
 from lenet.network.preprocess import NotADigit, center_digit, prepare, read_image
 from lenet.store.checkpoint import PRETRAINED, read_checkpoint
+
+
+@torch.no_grad()
+def predicted(model, x):
+    """The digit `model` reads in each of the network inputs `x`."""
+    return model(x).argmax(1)
 
 
 def canvas_with(digit: np.ndarray, size: int, top: int, left: int, scale: int) -> np.ndarray:
@@ -74,13 +79,13 @@ def test_drawn_mnist_digits_keep_the_models_prediction(mnist):
     model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
     count, generator = 300, torch.Generator().manual_seed(0)
     digits = to_pixels(mnist.test_images[:count]).numpy()
-    expected = probabilities(model, normalise(mnist.test_images[:count])).argmax(1)
+    expected = predicted(model, normalise(mnist.test_images[:count]))
     redrawn = []
     for digit in digits:
         scale = int(torch.randint(5, 10, (1,), generator=generator))
         top, left = (int(v) for v in torch.randint(0, 280 - 28 * scale + 1, (2,), generator=generator))
         redrawn.append(prepare(canvas_with(digit, 280, top, left, scale))[1])
-    agreement = (probabilities(model, torch.cat(redrawn)).argmax(1) == expected).float().mean().item()
+    agreement = (predicted(model, torch.cat(redrawn)) == expected).float().mean().item()
     print(f"prediction agreement after drawing and preprocessing: {agreement:.1%}")
     assert agreement >= 0.97
 
@@ -134,7 +139,7 @@ def pretrained_reads(raw: bytes) -> int:
     model = Net()
     model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
     _, x = prepare(read_image(raw), detect_inversion=True)
-    return int(probabilities(model, x).argmax())
+    return int(predicted(model, x)[0])
 
 
 def test_a_phone_photo_is_turned_as_its_exif_orientation_says():
@@ -210,14 +215,17 @@ def test_a_model_whose_output_is_not_a_number_says_so_instead_of_a_nan_percentag
 
 def test_one_reading_gives_the_models_probabilities_and_feature_maps():
     """read_digit records one forward pass for both: the same as asking for each on its own."""
-    from lenet.network.inference import feature_maps, read_digit
+    from lenet.network.inference import read_digit
 
     model = Net()
     model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
     canvas = np.zeros((280, 280), np.uint8)
     canvas[60:220, 135:145] = 255
     reading = read_digit(model, canvas)
-    torch.testing.assert_close(reading.probabilities, probabilities(model, reading.x)[0])
-    for name, maps in feature_maps(model, reading.x).items():
-        torch.testing.assert_close(reading.feature_maps[name], maps)
+    with torch.no_grad():
+        conv1 = F.relu(model.conv1(reading.x))
+        conv2 = F.relu(model.conv2(F.max_pool2d(conv1, 2)))
+        torch.testing.assert_close(reading.probabilities, F.softmax(model(reading.x), dim=1)[0])
+    torch.testing.assert_close(reading.feature_maps["conv1"], conv1[0])
+    torch.testing.assert_close(reading.feature_maps["conv2"], conv2[0])
     assert reading.prediction == 1

@@ -137,10 +137,6 @@ class Representations(QueueWorker):
         with self._lock:
             return len(self._queue) + (self._working is not None)
 
-    def in_memory(self) -> list[TrainingSetRepresentations]:
-        with self._lock:
-            return list(self._by_weights.values())
-
     def _work(self) -> None:
         while True:
             with self._lock:

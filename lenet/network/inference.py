@@ -11,18 +11,8 @@ from lenet.network.model import Net
 from lenet.network.preprocess import prepare
 
 
-@torch.inference_mode()
-def probabilities(model: Net, x: torch.Tensor) -> torch.Tensor:
-    """(N, 1, 32, 32) network input -> (N, 10) class probabilities."""
-    return F.softmax(model(x), dim=1)
-
-
-def feature_maps(model: Net, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """What conv1 and conv2 see in one digit, after their ReLU: (6, 30, 30) and (16, 13, 13)."""
-    return _feature_maps(forward_steps(model, x))
-
-
 def _feature_maps(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
+    """What conv1 and conv2 see in one digit, after their ReLU: (6, 30, 30) and (16, 13, 13)."""
     after = after_relu(steps)
     return {"conv1": after["conv1"][0], "conv2": after["conv2"][0]}
 
@@ -34,7 +24,7 @@ class Reading:
     digit: torch.Tensor  # (28, 28) uint8: what the network sees, before padding
     x: torch.Tensor  # (1, 1, 32, 32) the normalised network input
     probabilities: torch.Tensor  # (10,)
-    feature_maps: dict[str, torch.Tensor]  # as `feature_maps` gives them
+    feature_maps: dict[str, torch.Tensor]  # "conv1" (6, 30, 30) and "conv2" (16, 13, 13), after their ReLU
 
     @property
     def prediction(self) -> int:
