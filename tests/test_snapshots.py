@@ -10,7 +10,16 @@ from lenet.network.evaluate import evaluate
 from lenet.network.model import Net
 from lenet.training.events import Finished, Steps
 from lenet.training.settings import preset
-from lenet.training.snapshots import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOTS, PROBE, SNAPSHOT_BYTES, Snapshot, plan, probe
+from lenet.training.snapshots import (
+    MAX_SNAPSHOT_BYTES,
+    MAX_SNAPSHOTS,
+    PROBE,
+    SNAPSHOT_BYTES,
+    Snapshot,
+    SnapshotTaker,
+    plan,
+    probe,
+)
 from lenet.training.train import fit
 
 SHORT = preset("fast", epochs=2, train_subset=2_048, schedule="constant", lr=0.05, device="cpu")  # 16 steps an epoch
@@ -92,6 +101,25 @@ def test_a_diverged_run_keeps_only_finite_snapshots_and_ends_with_the_restored_w
     assert all(torch.isfinite(t.float()).all() for s in snapshots for t in s.weights.values())
     assert same(snapshots[-1].weights, as_float16(model.state_dict()))
     assert len({s.step for s in snapshots}) == len(snapshots)
+
+
+def test_a_snapshot_is_kept_only_if_its_own_weights_are_finite_whatever_the_loss_says():
+    """On some CPUs the weights overflow before the loss shows it: each snapshot is judged by its weights."""
+    model = Net()
+    taker = SnapshotTaker(model, [0, 1, 2, 3])
+    taker.take(0)
+    with torch.no_grad():
+        model.fc1.weight[0, 0] = 70_000.0  # finite in float32, infinite in a float16 snapshot
+    taker.take(1)
+    with torch.no_grad():
+        model.fc1.weight[0, 0] = float("nan")
+    taker.take(2)
+    with torch.no_grad():
+        model.fc1.weight[0, 0] = 0.5
+    taker.take(3)
+    kept = taker.collect(finite=True)  # the loss looked finite throughout
+    assert [snapshot.step for snapshot in kept] == [0, 3]
+    assert all(torch.isfinite(t.float()).all() for snapshot in kept for t in snapshot.weights.values())
 
 
 def test_the_probe_measures_each_snapshot_on_the_fixed_thousand_test_digits(mnist):
