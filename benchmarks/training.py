@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
+from benchmarks import against
 from lenet.network.data import MNIST_MEAN, MNIST_STD, PAD, default_data_dir, ensure_mnist, load_mnist
 from lenet.network.evaluate import evaluate
 from lenet.network.model import Net
@@ -151,7 +152,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="seeds for time to 99 %%")
     parser.add_argument("--no-live-chart", action="store_true", help="skip the live chart measurement")
     parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--against", metavar="REF", help="instead: this tree's trainer against commit REF, in pairs")
     args = parser.parse_args(argv)
+    if args.against:
+        return against.main([args.against, "--pairs", str(max(args.pairs, 2)), "--steps", str(args.steps)])
     device = resolve_device(args.device)
     if args.data_dir:
         os.environ["LENET_DATA_DIR"] = str(args.data_dir)  # one data folder for every measurement

@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 import torch
-from fuzz import mutations
+from fuzz import outcomes
 
 from lenet.network.data import BACKGROUND, MNIST_MEAN, MNIST_STD
 from lenet.network.evaluate import evaluate
@@ -217,15 +217,11 @@ def test_a_missing_file_is_a_checkpoint_error(tmp_path):
 def test_fuzzed_checkpoints_raise_only_checkpoint_errors():
     """Flipped bytes, cut files and spliced records, as an attacker would try: the project's own error or a load."""
     raw = checkpoint_bytes(Net(), history=[EpochRecord(epoch=1, test_accuracy=0.5)])
-    outcomes = {"refused": 0, "loaded": 0}
-    for data in mutations(raw, 300):
-        try:
-            read_checkpoint(data, Net())
-            outcomes["loaded"] += 1
-        except CheckpointError:
-            outcomes["refused"] += 1
-    print(f"\nfuzzed checkpoints: {outcomes}")
-    assert outcomes["refused"] > 0
+    counted = outcomes(raw, 300, lambda data: read_checkpoint(data, Net()), CheckpointError)
+    print(f"\nfuzzed checkpoints: {counted}")
+    # Measured: 239 refused, 61 read (bytes flipped inside the weights load as other weights). Every
+    # third mutation cuts the file short: never a checkpoint.
+    assert counted["refused"] >= 100 and counted["read"] > 0
 
 
 def test_a_zip_of_a_version_python_cannot_read_is_refused():
