@@ -55,6 +55,7 @@ def start_from(app):
     return next(r for r in app.radio if r.label == "Start from")
 
 
+@pytest.mark.slow
 def test_a_short_run_ends_with_a_history(app):
     """Keep training: the pretrained model gets one more epoch on its history."""
     app.switch_page("pages/1_Train.py").run()
@@ -75,6 +76,7 @@ def test_a_short_run_ends_with_a_history(app):
     assert any("Where the model is wrong" in h.value for h in app.subheader)
 
 
+@pytest.mark.slow
 def test_the_first_start_trains_from_scratch(app):
     """A new session's first Start trains fresh weights: the loss starts near ln(10) = 2.3, chance level."""
     app.switch_page("pages/1_Train.py").run()
@@ -97,6 +99,7 @@ def test_the_first_start_trains_from_scratch(app):
     )
 
 
+@pytest.mark.slow
 def test_a_running_run_survives_reruns_and_page_switches(app):
     app.switch_page("pages/1_Train.py").run()
     workspace = app.session_state["workspace"]

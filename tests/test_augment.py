@@ -58,6 +58,7 @@ def test_the_same_seed_draws_the_same_changes(mnist):
     assert not torch.equal(a, augment(x, torch.Generator().manual_seed(4)))
 
 
+@pytest.mark.slow
 def test_the_transformed_test_set_is_harder_for_the_pretrained_model(mnist):
     from lenet.store.checkpoint import pretrained
 
@@ -71,6 +72,7 @@ def test_the_transformed_test_set_is_harder_for_the_pretrained_model(mnist):
     assert plain > 0.98 and turned < plain - 0.03
 
 
+@pytest.mark.slow
 def test_an_augmented_run_learns_and_repeats_itself(mnist):
     config = preset("fast", epochs=1, train_subset=12_800, device="cpu", augment=True)
     models = []

@@ -28,6 +28,8 @@ from browser import (
     watch,
 )
 
+pytestmark = pytest.mark.browser  # out of the fast lane: each drives Chromium against a real server
+
 if os.environ.get("CI"):  # in CI a missing Playwright or browser fails the run: never a skip
     import playwright.sync_api as playwright_api
 

@@ -95,6 +95,7 @@ def test_oversized_files_are_refused_unread():
         read_checkpoint(b"\0" * (MAX_CHECKPOINT_BYTES + 1), Net())
 
 
+@pytest.mark.slow
 def test_the_committed_pretrained_weights_score_99_percent(mnist):
     model = Net()
     checkpoint = read_checkpoint(PRETRAINED, model)
@@ -124,6 +125,7 @@ def good_state() -> dict:
     return snapshot(Net())
 
 
+@pytest.mark.slow
 def test_a_small_file_that_unpacks_to_gigabytes_is_refused_before_unpacking():
     # 200 MB of zeros in the config: a few hundred KB once deflated, under the 5 MB cap.
     bomb = deflated(saved({"model": good_state(), "config": {"blob": torch.zeros(50_000_000)}, "history": []}))
@@ -161,6 +163,7 @@ def test_a_malformed_history_is_refused_with_a_message(history, message):
         read_checkpoint(saved({"model": good_state(), "history": history}), Net())
 
 
+@pytest.mark.slow
 def test_a_history_of_millions_of_entries_is_refused_unread():
     raw = deflated(saved({"model": good_state(), "history": [0.5] * 3_000_000}))
     with pytest.raises(CheckpointError, match="unpacks to"):
@@ -214,6 +217,7 @@ def test_a_missing_file_is_a_checkpoint_error(tmp_path):
         read_checkpoint(tmp_path / "nowhere.pt", Net())
 
 
+@pytest.mark.slow
 def test_fuzzed_checkpoints_raise_only_checkpoint_errors():
     """Flipped bytes, cut files and spliced records, as an attacker would try: the project's own error or a load."""
     raw = checkpoint_bytes(Net(), history=[EpochRecord(epoch=1, test_accuracy=0.5)])

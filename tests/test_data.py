@@ -57,6 +57,7 @@ def test_shipped_files_extract_to_the_originals(tmp_path):
         assert hashlib.md5((folder / name).read_bytes()).hexdigest() == md5
 
 
+@pytest.mark.slow
 def test_a_truncated_file_is_replaced_from_the_shipped_copy(tmp_path):
     folder = ensure_mnist(tmp_path, download=False)
     labels = folder / "t10k-labels-idx1-ubyte"
@@ -78,6 +79,7 @@ def test_no_files_and_no_network_says_what_to_do(tmp_path, monkeypatch):
     assert "LENET_DATA_DIR" in message
 
 
+@pytest.mark.slow
 def test_download_is_used_when_nothing_is_shipped(tmp_path, monkeypatch):
     """torchvision's own download path, served from a local mirror of the gzip files."""
     import functools

@@ -58,6 +58,7 @@ def test_the_baseline_is_an_all_black_digit_normalised_once():
     assert torch.equal(blank_canvas(x), normalise(torch.zeros(1, 1, 32, 32, dtype=torch.uint8)))
 
 
+@pytest.mark.slow
 def test_attributions_add_up_to_the_score_above_the_blank_canvas(model, mnist):
     """Completeness, on 50 test digits, for the class each is read as."""
     errors = []
@@ -84,6 +85,7 @@ def test_attributions_are_zero_where_nothing_differs_from_black(model, mnist):
     assert shares[~black].abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_explaining_never_changes_the_model_nor_leaves_gradients(model, mnist):
     before = weights(model)
     x = normalise(mnist.test_images[:1])
@@ -94,6 +96,7 @@ def test_explaining_never_changes_the_model_nor_leaves_gradients(model, mnist):
     assert all(p.grad is None for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_the_nearest_training_digit_of_a_training_digit_is_itself(model, mnist):
     picks = torch.randperm(len(mnist.train_images), generator=torch.Generator().manual_seed(0))[:40]
     for i in picks.tolist():
@@ -103,6 +106,7 @@ def test_the_nearest_training_digit_of_a_training_digit_is_itself(model, mnist):
         assert labels[0] == mnist.train_labels[i]
 
 
+@pytest.mark.slow
 def test_the_neighbours_mostly_agree_with_the_model(model, mnist):
     """The majority label of the 8 nearest training digits against the model's own prediction."""
     x = normalise(mnist.test_images[:500])
@@ -116,6 +120,7 @@ def test_the_neighbours_mostly_agree_with_the_model(model, mnist):
     assert agree >= 495
 
 
+@pytest.mark.slow
 def test_eight_bit_codes_find_the_same_neighbours_as_floats(model, mnist):
     found = REPRESENTATIONS.wait(model)
     assert found.nbytes <= 10 * 1000 * 1000  # the issue's budget per set of weights
@@ -128,6 +133,7 @@ def test_eight_bit_codes_find_the_same_neighbours_as_floats(model, mnist):
     assert same >= 97
 
 
+@pytest.mark.slow
 def test_models_with_the_same_weights_share_one_set_and_it_goes_with_them(mnist):
     cache = Representations(data=lambda: mnist)
     torch.manual_seed(1)
@@ -144,6 +150,7 @@ def test_models_with_the_same_weights_share_one_set_and_it_goes_with_them(mnist)
     assert gone() is None and cache.lookup(other) is kept  # freed with the models that held those weights
 
 
+@pytest.mark.slow
 def test_the_pretrained_weights_set_is_kept_for_the_process(mnist):
     cache = Representations(data=lambda: mnist)
     model = Net()
@@ -154,6 +161,7 @@ def test_the_pretrained_weights_set_is_kept_for_the_process(mnist):
     assert kept() is not None
 
 
+@pytest.mark.slow
 def test_a_model_replaced_before_its_turn_is_skipped(mnist):
     computed = []
     cache = Representations(data=lambda: (computed.append(1), time.sleep(0.5), mnist)[2])
@@ -308,6 +316,7 @@ print(rss_mb() - before, found.nbytes / 2**20)
 """
 
 
+@pytest.mark.slow
 def test_working_out_representations_keeps_little_more_than_them():
     """The passes over 60,000 digits go through memory that malloc would keep (154 MB more, measured
     without giving it back); the worker gives it back, so the process keeps the 5.5 MB set and little else."""
@@ -341,6 +350,7 @@ def scribbles(count: int, seed: int = 0):
         yield torch.stack([canvas] * 3 + [torch.full_like(canvas, 255)], dim=-1).numpy()
 
 
+@pytest.mark.slow
 def test_every_panel_answers_a_scribble_or_says_there_is_no_digit(model):
     """Fuzz: each canvas is refused with NotADigit, or every panel gives finite answers within bounds."""
     read = refused = 0

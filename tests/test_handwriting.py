@@ -100,6 +100,7 @@ def test_a_file_that_is_not_a_set_is_refused_with_its_reason(raw, reason):
         DigitSet.from_npz(raw)
 
 
+@pytest.mark.slow
 def test_a_zip_bomb_is_refused_before_it_is_unpacked():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -127,6 +128,7 @@ def test_fuzzed_set_files_raise_only_a_digit_set_error(mnist):
     assert counted == {"refused": 400, "read": 0}  # every flipped byte fails a zip check (a CRC at the least)
 
 
+@pytest.mark.slow
 def test_the_digits_outlive_a_new_model_and_are_read_at_each_epoch_end(mnist):
     ws = pretrained()
     ws.digits.replace_with(a_set(mnist, 12))
@@ -153,6 +155,7 @@ def test_the_mix_is_mnist_and_the_learners_digits_repeated(mnist):
     assert repeats(1_000) == 5 and repeats(1) == 100
 
 
+@pytest.mark.slow
 def test_teaching_it_my_hand_reads_my_hand_better_and_keeps_mnist(mnist):
     ws = pretrained()
     with pytest.raises(ValueError, match="at least 10"):

@@ -49,6 +49,7 @@ def nested_key(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("depth", [50_000, 300_000])
+@pytest.mark.slow
 def test_a_deeply_nested_pickle_is_refused_and_the_process_survives(depth, tmp_path):
     hostile = tmp_path / "deep.pt"
     hostile.write_bytes(with_pickle(nested_key(depth)))
@@ -82,6 +83,7 @@ def test_the_shape_check_follows_memo_references_and_refuses_cycles():
     assert check_shape(pickle.dumps([[1]] * 3, protocol=4)) == 3
 
 
+@pytest.mark.slow
 def test_the_largest_checkpoint_the_app_writes_is_well_within_the_shape_limits():
     from test_round_trip import record_of_the_largest_run
 
@@ -150,6 +152,7 @@ def peak_growth_mb(call: str, payload: bytes, tmp_path: Path) -> tuple[float, st
     return float(growth), said
 
 
+@pytest.mark.slow
 def test_a_huge_canvas_payload_is_refused_before_it_is_decoded(tmp_path):
     bomb = png(Image.new("1", (6000, 6000)))
     grown, said = peak_growth_mb("read_canvas", bomb, tmp_path)
@@ -206,6 +209,7 @@ def ico_holding(image_png: bytes) -> bytes:
     return struct.pack("<HHH", 0, 1, 1) + entry + image_png
 
 
+@pytest.mark.slow
 def test_an_ico_named_png_is_refused_without_decoding_its_image(tmp_path):
     ico = ico_holding(png(Image.new("1", (13000, 13000))))
     grown, said = peak_growth_mb("read_image", ico, tmp_path)
@@ -214,6 +218,7 @@ def test_an_ico_named_png_is_refused_without_decoding_its_image(tmp_path):
     assert grown < 100
 
 
+@pytest.mark.slow
 def test_an_eps_file_never_reaches_ghostscript(tmp_path, monkeypatch):
     eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nnewpath 0 0 moveto 100 100 lineto stroke\n"
     opened = []

@@ -73,6 +73,7 @@ def test_inputs_that_are_not_digits_say_so(image, message):
         prepare(image)
 
 
+@pytest.mark.slow
 def test_drawn_mnist_digits_keep_the_models_prediction(mnist):
     """Test digits drawn 10x larger at other places on a 280 x 280 canvas read as the originals."""
     model = Net()

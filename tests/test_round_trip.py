@@ -90,6 +90,7 @@ def test_the_largest_run_record_round_trips():
 
 
 @pytest.mark.parametrize("name", ["fast", "tutorial"])
+@pytest.mark.slow
 def test_a_run_at_the_highest_learning_rate_the_form_allows_downloads_and_loads_back(mnist, name):
     ws = pretrained()
     run = ws.start(preset(name, lr=100.0, epochs=1, train_subset=2_560, device="cpu"), slots=RunSlots(1))
@@ -103,6 +104,7 @@ def test_a_run_at_the_highest_learning_rate_the_form_allows_downloads_and_loads_
         assert torch.equal(mine, loaded)
 
 
+@pytest.mark.slow
 def test_a_long_file_name_then_training_and_teaching_my_hand_still_download(mnist):
     ws = Workspace.from_upload(pretrained().download(), HOSTILE_NAME)
     assert "\ud800" not in ws.origin and len(ws.origin) <= 100

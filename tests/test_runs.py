@@ -37,6 +37,7 @@ def test_the_same_start_seed_gives_bit_identical_weights_and_another_seed_does_n
     assert torch.equal(torch.random.get_rng_state(), rng_before)  # the process's own random stream is untouched
 
 
+@pytest.mark.slow
 def test_two_runs_from_the_same_seed_start_alike_and_differ_only_by_their_setting(mnist):
     first = trained(Workspace.from_random_init(3))
     again = Workspace.as_run_started(first.run)
@@ -49,6 +50,7 @@ def test_two_runs_from_the_same_seed_start_alike_and_differ_only_by_their_settin
     assert first.run.losses[-1] != again.run.losses[-1]
 
 
+@pytest.mark.slow
 def test_only_a_reproducible_start_can_be_started_again(mnist):
     ws = trained(pretrained())
     assert ws.run.start == "the pretrained weights" and ws.run.init_seed is None
@@ -61,6 +63,7 @@ def test_only_a_reproducible_start_can_be_started_again(mnist):
         Workspace.as_run_started(ws.run)
 
 
+@pytest.mark.slow
 def test_a_session_keeps_its_runs_and_the_snapshots_of_the_last_three(mnist):
     ws = pretrained()
     for _ in range(SNAPSHOT_RUNS + 1):
@@ -81,6 +84,7 @@ def test_a_session_keeps_its_runs_and_the_snapshots_of_the_last_three(mnist):
     assert [bool(run.snapshots) for run in fresh.runs] == [False, False, True, True, True]
 
 
+@pytest.mark.slow
 def test_runs_travel_in_the_checkpoint_without_their_snapshots(mnist):
     ws = trained(trained(Workspace.from_random_init(5)))
     assert PROBE.wait(timeout=60)
@@ -105,6 +109,7 @@ def test_runs_travel_in_the_checkpoint_without_their_snapshots(mnist):
     assert len(merged.replaced_by(Workspace.from_upload(raw, "mine.pt")).runs) == 3
 
 
+@pytest.mark.slow
 def test_a_long_run_keeps_its_curve_averaged_down_in_the_checkpoint(mnist):
     ws = trained(pretrained())
     run = ws.run
@@ -160,6 +165,7 @@ def checkpoint_with_runs(runs: object) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_with_a_malformed_or_huge_runs_record_is_refused(run_record):
     record = run_record
     for runs, reason in [
@@ -175,6 +181,7 @@ def test_a_checkpoint_with_a_malformed_or_huge_runs_record_is_refused(run_record
     assert len(checkpoint_with_runs([{**record, "losses": [0.5] * 200_000}])) < MAX_CHECKPOINT_BYTES
 
 
+@pytest.mark.slow
 def test_fuzzed_run_records_raise_only_a_checkpoint_error(run_record):
     """Random changes to every part of a real record: a `CheckpointError` or a workspace, nothing else."""
     record, counted = run_record, {"refused": 0, "read": 0}

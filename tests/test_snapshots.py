@@ -68,6 +68,7 @@ def test_the_plan_never_passes_its_limit_and_thins_epoch_ends_evenly(epochs, ste
     assert not gaps or max(gaps) - min(gaps) <= 2 * steps_per_epoch  # evenly
 
 
+@pytest.mark.slow
 def test_snapshots_are_the_weights_at_their_steps(mnist):
     initial, model, snapshots, events = train(SHORT, mnist)
     assert [s.step for s in snapshots] == plan(32, 16) == [0, 1, 2, 4, 8, 16, 32]
@@ -85,6 +86,7 @@ def test_snapshots_are_the_weights_at_their_steps(mnist):
     assert same(plain.state_dict(), model.state_dict())
 
 
+@pytest.mark.slow
 def test_a_stopped_run_keeps_its_snapshots_and_ends_with_its_last_weights(mnist):
     config = preset("tutorial", epochs=2, device="cpu")  # 1,874 steps: stopped long before
     _, model, snapshots, events = train(config, mnist, stop_after_steps=40)
@@ -94,6 +96,7 @@ def test_a_stopped_run_keeps_its_snapshots_and_ends_with_its_last_weights(mnist)
     assert snapshots[-1].step == trained and same(snapshots[-1].weights, as_float16(model.state_dict()))
 
 
+@pytest.mark.slow
 def test_a_diverged_run_keeps_only_finite_snapshots_and_ends_with_the_restored_weights(mnist):
     config = preset("fast", epochs=1, train_subset=4_096, lr=100.0, device="cpu")
     _, model, snapshots, events = train(config, mnist)
@@ -122,6 +125,7 @@ def test_a_snapshot_is_kept_only_if_its_own_weights_are_finite_whatever_the_loss
     assert all(torch.isfinite(t.float()).all() for snapshot in kept for t in snapshot.weights.values())
 
 
+@pytest.mark.slow
 def test_the_probe_measures_each_snapshot_on_the_fixed_thousand_test_digits(mnist):
     _, _, snapshots, _ = train(preset("fast", epochs=1, train_subset=12_800, device="cpu"), mnist)  # 100 steps
     images, labels = probe(mnist.test_images, mnist.test_labels)

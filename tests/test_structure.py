@@ -42,6 +42,7 @@ def project_imports() -> dict[str, set[str]]:
     return {name: {m for m in imported(name) if m in MODULES and MODULES[m].stem != "__init__"} for name in MODULES}
 
 
+@pytest.mark.slow
 def test_the_engine_imports_neither_streamlit_nor_plotly():
     imports = "; ".join(f"import {name}" for name in ENGINE)
     check = "import sys; bad = [m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly')]; print(bad)"

@@ -21,19 +21,21 @@ def run(config, mnist, stop=None):
     return model, events
 
 
+@pytest.mark.slow
 def test_a_short_real_run_learns_mnist(mnist):
-    _, events = run(preset("fast", epochs=1, train_subset=12_800), mnist)
+    _, events = run(preset("fast", epochs=1, train_subset=12_800, batch_size=32), mnist)
     finished = events[-1]
     assert isinstance(finished, Finished) and finished.reason == "completed"
-    # 100 steps on 12,800 real digits, tested on all 10,000 test digits (measured: 89.9 % in fp32, 79.7 % where
-    # the CPU trains in bf16; chance is 10 %).
-    assert finished.evaluation.accuracy >= 0.6
+    # 400 steps on 12,800 real digits, tested on all 10,000 test digits; chance is 10 %. At batch 32 every
+    # start learns (seeds 0-9 here, bf16: 92.6-96.2 %); at batch 128 (100 steps) some starts never leave
+    # chance on some CPUs, so a test there would pass or fail by the machine.
+    assert finished.evaluation.accuracy >= 0.85
     epoch_end = next(e for e in events if isinstance(e, EpochEnd))
     assert epoch_end.evaluation.accuracy == finished.evaluation.accuracy
     assert sum(sum(row) for row in finished.evaluation.confusion) == 10_000
     steps = [e for e in events if isinstance(e, Steps)]
     losses = [loss for e in steps for loss in e.losses]
-    assert len(losses) == 100 == steps[0].total_steps
+    assert len(losses) == 400 == steps[0].total_steps
     assert [e.first_step for e in steps] == [sum(len(s.losses) for s in steps[:i]) for i in range(len(steps))]
     assert sum(losses[-10:]) < sum(losses[:10]) / 3  # from chance (2.30) to under 0.77
 
@@ -43,6 +45,7 @@ def test_the_tutorial_preset_is_the_tutorials_plain_sgd():
     assert (config.lr, config.batch_size, config.momentum, config.schedule) == (0.01, 64, 0.0, "constant")
 
 
+@pytest.mark.slow
 def test_seeded_cpu_runs_are_reproducible(mnist):
     config = preset("fast", epochs=1, train_subset=2_048, device="cpu")
     first, _ = run(config, mnist)
@@ -51,6 +54,7 @@ def test_seeded_cpu_runs_are_reproducible(mnist):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_stop_mid_epoch_leaves_a_consistent_model(mnist):
     stop = threading.Event()
     torch.manual_seed(0)
@@ -71,6 +75,7 @@ def test_stop_mid_epoch_leaves_a_consistent_model(mnist):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_and_restores_finite_weights(mnist):
     model, events = run(preset("fast", lr=50.0, schedule="constant", epochs=1, train_subset=6_400), mnist)
     finished = events[-1]
@@ -80,6 +85,7 @@ def test_a_diverging_run_stops_and_restores_finite_weights(mnist):
     assert all(all(map(torch.isfinite, map(torch.tensor, e.losses))) for e in events if isinstance(e, Steps))
 
 
+@pytest.mark.slow
 def test_optimizer_state_carries_over(mnist):
     torch.manual_seed(0)
     model = Net()
@@ -106,6 +112,7 @@ def test_bad_settings_are_refused():
         preset("fast", lr=-1.0)
 
 
+@pytest.mark.slow
 def test_cli_prints_a_json_summary_last(tmp_path):
     out = tmp_path / "ckpt.pt"
     result = subprocess.run(
@@ -136,6 +143,7 @@ def test_cli_prints_a_json_summary_last(tmp_path):
     assert out.stat().st_size > 300_000
 
 
+@pytest.mark.slow
 def test_misclassified_digits_are_the_wrong_predictions(mnist):
     from lenet.network.data import to_pixels
     from lenet.network.evaluate import misclassified

@@ -29,6 +29,7 @@ def wait_until(condition, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_two_sessions_training_at_once_share_nothing(mnist):
     slots = RunSlots(2)
     a, b = pretrained(), Workspace.from_random_init()
@@ -46,6 +47,7 @@ def test_two_sessions_training_at_once_share_nothing(mnist):
         assert not torch.equal(pa, pb)
 
 
+@pytest.mark.slow
 def test_runs_beyond_the_limit_wait_in_line_and_take_turns(mnist):
     slots = RunSlots(1, turn_s=1.0)
     first, second, third = pretrained(), pretrained(), pretrained()
@@ -76,6 +78,7 @@ def test_runs_beyond_the_limit_wait_in_line_and_take_turns(mnist):
     assert slots.busy() == (0, 0)
 
 
+@pytest.mark.slow
 def test_a_class_pressing_start_together_each_sees_its_run_train_soon(mnist):
     """Three sessions on one slot: one asks for the most the form allows (30 epochs of 60,000 digits at
     batch 16, half an hour here); the two who press Start after it train within a turn or two each,
@@ -102,6 +105,7 @@ def test_a_class_pressing_start_together_each_sees_its_run_train_soon(mnist):
     assert big.run.state == "stopped"
 
 
+@pytest.mark.slow
 def test_a_run_larger_than_the_form_allows_is_refused_before_the_line(mnist):
     ws = pretrained()
     with pytest.raises(Refused, match="at most 112,500"):
@@ -114,6 +118,7 @@ def test_a_run_larger_than_the_form_allows_is_refused_before_the_line(mnist):
     assert run.state == "stopped"
 
 
+@pytest.mark.slow
 def test_a_run_stops_soon_after_its_session_ends(mnist):
     threads_before = threading.active_count()
     session_connected = True
@@ -147,6 +152,7 @@ def test_an_abandoned_workspace_gives_its_memory_back():
     assert ws.model is None and ws.history == [] and ws not in live_workspaces()
 
 
+@pytest.mark.slow
 def test_a_training_workspace_is_not_released(mnist):
     ws = pretrained()
     ws.owner_alive = lambda: False
