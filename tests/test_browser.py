@@ -562,11 +562,14 @@ def test_a_checkpoint_offered_during_a_run_never_replaces_the_model(server, page
     assert uploader.is_disabled()
     with contextlib.suppress(playwright_api.Error):  # a disabled input may refuse the file outright
         uploader.set_input_files(good, timeout=5_000)
-    page.wait_for_timeout(2_000)
+    page.wait_for_timeout(2_000)  # nothing must happen: no condition to wait for, so time for a wrong rerun
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
-    page.get_by_test_id("stNumberInput").first.locator("button").first.click()  # change a setting meanwhile
-    page.wait_for_timeout(2_000)
+    page.wait_for_selector(IDLE)
+    setting = page.get_by_test_id("stNumberInput").first
+    shown = setting.locator("input").input_value()
+    setting.get_by_test_id("stNumberInputStepUp").click()  # change a setting meanwhile
+    playwright_api.expect(setting.locator("input")).not_to_have_value(shown)
     page.wait_for_selector(IDLE)
     assert page.get_by_text(re.compile(r"^Source: random init")).is_visible()
     assert not page.get_by_text(re.compile("uploaded other.pt")).count()
@@ -736,7 +739,8 @@ def test_two_runs_from_the_same_start_seed_are_compared_side_by_side(server, pag
     assert table["Batch size"] == (["128", "128"], False)
     compared = page.locator(".st-key-runs-compared")
     compared.scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)
+    compared.locator(".js-plotly-plot .main-svg").first.wait_for()
+    page.wait_for_selector(IDLE)
     screenshot(page, "runs-compared", compared)
 
 
@@ -874,15 +878,15 @@ def test_a_run_survives_a_dropped_connection(server, browser):
         page.get_by_role("button", name="Start", exact=True).click()
         progress = page.get_by_text(re.compile(r"^training: epoch \d+/3, step \d+/"))
         progress.wait_for(timeout=60_000)
-        page.wait_for_timeout(1_000)
 
         def step() -> int:
             return int(re.search(r"step (\d+)/", progress.inner_text(timeout=30_000)).group(1))
 
         before = step()
         proxy.drop(8)
-        page.get_by_text(re.compile("Connecting|Please wait")).first.wait_for(timeout=10_000)  # it saw the drop
-        page.wait_for_timeout(8_000)
+        banner = page.get_by_text(re.compile("Connecting|Please wait")).first
+        banner.wait_for(timeout=10_000)  # it saw the drop
+        banner.wait_for(state="hidden", timeout=60_000)  # and reconnected once the proxy let it through
         deadline = time.monotonic() + 60
         while (after := step()) <= before:  # the page follows the run again once it has reconnected
             assert time.monotonic() < deadline, f"after the drop the page still shows step {after}"
