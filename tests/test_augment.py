@@ -74,7 +74,9 @@ def test_the_transformed_test_set_is_harder_for_the_pretrained_model(mnist):
 
 @pytest.mark.slow
 def test_an_augmented_run_learns_and_repeats_itself(mnist):
-    config = preset("fast", epochs=1, train_subset=12_800, device="cpu", augment=True)
+    # At batch 32 every start learns (seeds 0-4 here, bf16: 91.2-95.5 %); at batch 128 some starts never
+    # leave chance on some CPUs.
+    config = preset("fast", epochs=1, train_subset=12_800, batch_size=32, device="cpu", augment=True)
     models = []
     for _ in range(2):
         torch.manual_seed(0)
@@ -84,7 +86,7 @@ def test_an_augmented_run_learns_and_repeats_itself(mnist):
     assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True))
     torch.manual_seed(0)
     plain = Net()
-    list(fit(plain, preset("fast", epochs=1, train_subset=12_800, device="cpu"), mnist))
+    list(fit(plain, preset("fast", epochs=1, train_subset=12_800, batch_size=32, device="cpu"), mnist))
     assert not torch.equal(plain.conv1.weight, models[0].conv1.weight)  # the setting did something
 
 
