@@ -105,12 +105,15 @@ def test_checkpoint_configs_hold_plain_values():
 
 
 def test_the_streamlit_internals_the_app_leans_on_are_there():
-    """A closed tab ends its run through Runtime.is_active_session (the browser test checks it works)."""
+    """A closed tab ends its run through Runtime.is_active_session (the browser test checks it works); a
+    page run in Streamlit's first multipage mode clears its flag (navigation.run_as_declared)."""
     from streamlit.runtime import Runtime
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     assert list(inspect.signature(Runtime.is_active_session).parameters) == ["self", "session_id"]
     assert callable(Runtime.exists) and callable(Runtime.instance) and callable(get_script_run_ctx)
+    assert "uses_pages_directory" in vars(PagesManager)
 
 
 def test_visitors_see_no_tracebacks():
