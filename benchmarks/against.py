@@ -5,8 +5,10 @@
 The commit's `lenet/` is unpacked to a temporary folder (`git archive`); each measurement is a fresh
 Python process that imports one tree or the other, trains `--steps` SGD steps on real MNIST and
 reports images/s. The order alternates (this tree first in odd pairs, the commit first in even ones),
-so a machine that speeds up or slows down during the run favours neither. A change that costs speed
-shows up the day it is made. The last line of stdout is one JSON object with the figures.
+so a machine that speeds up or slows down during the run favours neither, and each case ends with a
+verdict: slower or faster only when every pair agrees. A change that costs speed shows up the day
+it is made; `python -m benchmarks.against HEAD` (this tree against itself) shows the noise. The
+last line of stdout is one JSON object with the figures.
 """
 
 import argparse
@@ -73,6 +75,16 @@ def measure(tree: Path, batch: int, steps: int, tutorial_like: bool, threads: in
     return json.loads(result.stdout.strip().splitlines()[-1])["images_per_second"]
 
 
+def verdict(ratios: list[float]) -> str:
+    """Slower or faster only when every pair says so (a sign test: 6 pairs one way by chance, 1 in 64);
+    else the difference is within this machine's noise (this tree against itself swings by 5-13 % a pair)."""
+    if len(ratios) >= 5 and all(r < 1 for r in ratios):
+        return "slower in every pair"
+    if len(ratios) >= 5 and all(r > 1 for r in ratios):
+        return "faster in every pair"
+    return "within this machine's noise"
+
+
 def compare(ref: str, pairs: int, steps: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         trees = {"this tree": ROOT, ref: unpack(ref, Path(folder))}
@@ -95,15 +107,20 @@ def compare(ref: str, pairs: int, steps: int, threads: int) -> dict:
                 ref: [round(s) for s in speeds[ref]],
                 "ratios": [round(r, 3) for r in ratios],
                 "median_ratio": round(statistics.median(ratios), 3),
+                "verdict": verdict(ratios),
             }
-            print(f"{case}: median ratio {figures[case]['median_ratio']:.3f} (this tree / {ref})", flush=True)
+            print(
+                f"{case}: median ratio {figures[case]['median_ratio']:.3f} (this tree / {ref}), pairs "
+                f"{min(ratios):.3f}-{max(ratios):.3f}: {figures[case]['verdict']}",
+                flush=True,
+            )
     return figures
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.against", description=__doc__.splitlines()[0])
     parser.add_argument("ref", help="a git commit, branch or tag")
-    parser.add_argument("--pairs", type=int, default=4, help="pairs per case, in alternating order")
+    parser.add_argument("--pairs", type=int, default=6, help="pairs per case, in alternating order")
     parser.add_argument("--steps", type=int, default=300, help="timed SGD steps per measurement")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads of each run")
     args = parser.parse_args(argv)

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--against", metavar="REF", help="instead: this tree's trainer against commit REF, in pairs")
     args = parser.parse_args(argv)
     if args.against:
-        return against.main([args.against, "--pairs", str(max(args.pairs, 2)), "--steps", str(args.steps)])
+        return against.main([args.against, "--pairs", str(max(args.pairs, 6)), "--steps", str(args.steps)])
     device = resolve_device(args.device)
     if args.data_dir:
         os.environ["LENET_DATA_DIR"] = str(args.data_dir)  # one data folder for every measurement
