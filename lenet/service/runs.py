@@ -53,7 +53,9 @@ class TrainingRun:
         init_seed: int | None = None,
         record: RunRecord | None = None,
     ):
-        record = record or RunRecord(config, uuid.uuid4().hex[:12], number, start, init_seed, device)
+        record = record or RunRecord(
+            config, id=uuid.uuid4().hex[:12], number=number, start=start, init_seed=init_seed, device=device
+        )
         self.config, self.id, self.start, self.init_seed = record.config, record.id, record.start, record.init_seed
         self.device, self.first_epoch, self.number = record.device, first_epoch, record.number
         self.lock = threading.Lock()
