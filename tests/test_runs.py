@@ -1,6 +1,7 @@
 """A session's runs: the same start from the same seed, what each run keeps, and runs in checkpoints."""
 
 import copy
+import dataclasses
 import io
 import math
 import random
@@ -11,11 +12,13 @@ from test_workspace import pretrained
 
 from lenet.network.model import Net
 from lenet.service.runlog import SNAPSHOT_RUNS
+from lenet.service.runs import TrainingRun
 from lenet.service.slots import RunSlots
 from lenet.service.workspace import Refused, Workspace
 from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, read_checkpoint
-from lenet.store.records import MAX_CURVE_POINTS, MAX_RUNS, RunRecord
-from lenet.training.settings import preset
+from lenet.store.records import MAX_CURVE_POINTS, MAX_RUNS, RunRecord, RunState
+from lenet.training.events import Steps
+from lenet.training.settings import TrainConfig, preset
 from lenet.training.snapshots import MAX_SNAPSHOT_BYTES, PROBE
 
 QUICK = preset("fast", epochs=1, train_subset=1_280, device="cpu")  # 10 steps
@@ -199,3 +202,19 @@ def test_fuzzed_run_records_raise_only_a_checkpoint_error(run_record):
             counted["refused"] += 1
     print(f"\nfuzzed run records: {counted}")
     assert counted["refused"] >= 250 and counted["read"] > 0  # measured: 289 refused, 11 read
+
+
+def test_a_view_of_a_live_run_cannot_change_it_nor_be_changed():
+    run = TrainingRun(TrainConfig(), number=1)
+    run.record(Steps(epoch=1, first_step=0, losses=[2.3, 2.2], total_steps=10, images_per_second=100.0))
+    run.record_hand(1, 0.5)
+    view = run.view()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.state = RunState.COMPLETED
+    with pytest.raises(TypeError):
+        view.losses[0] = 0.0
+    with pytest.raises(TypeError):
+        view.hand_by_epoch[2] = 1.0
+    run.record(Steps(epoch=1, first_step=2, losses=[2.1], total_steps=10, images_per_second=100.0))
+    assert view.losses.tolist() == pytest.approx([2.3, 2.2]) and len(run.view().losses) == 3  # a copy, taken once
+    assert RunRecord.from_dict({**view.to_dict(), "state": "completed"}).losses.tolist() == view.losses.tolist()
