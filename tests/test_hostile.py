@@ -5,16 +5,20 @@ of killing the test run; memory is the subprocess's peak (ru_maxrss) over its ow
 """
 
 import base64
+import dataclasses
 import io
 import json
 import pickle
+import resource
 import struct
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rawzip
 import torch
 from fuzz import outcomes
 from PIL import EpsImagePlugin, Image, ImageDraw
@@ -22,8 +26,9 @@ from PIL import EpsImagePlugin, Image, ImageDraw
 from lenet.network.model import Net
 from lenet.network.preprocess import NotADigit, read_canvas, read_image
 from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
-from lenet.store.pickle_shape import MAX_DEPTH, PickleShapeError, check_shape
-from lenet.store.records import EpochRecord, RunRecord
+from lenet.store.pickle_shape import MAX_DEPTH, MAX_OPS, PickleShapeError, check_shape
+from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord
+from lenet.training.settings import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,17 +90,23 @@ def test_the_shape_check_follows_memo_references_and_refuses_cycles():
 
 @pytest.mark.slow
 def test_the_largest_checkpoint_the_app_writes_is_well_within_the_shape_limits():
+    """1,000 epochs of history whose configs hold 64-character values, and 20 runs at every limit: what a
+    session can download after loading two files that are each valid (the hostile helper's case)."""
     from test_round_trip import record_of_the_largest_run
 
-    raw = checkpoint_bytes(
-        Net(),
-        history=[EpochRecord(epoch=i + 1, test_accuracy=0.5) for i in range(1_000)],
-        runs=[RunRecord.from_dict(record_of_the_largest_run())] * 20,
-    )
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    history = [
+        EpochRecord(epoch=i + 1, test_accuracy=0.5, config={n: f"{i:04d}{n}".ljust(64, "x")[:64] for n in names})
+        for i in range(MAX_HISTORY)
+    ]
+    runs = [RunRecord.from_dict({**record_of_the_largest_run(), "id": f"run{i}"}) for i in range(MAX_RUNS)]
+    raw = checkpoint_bytes(Net(), history=history, runs=runs)
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         data = next(archive.read(name) for name in archive.namelist() if name.endswith(".pkl"))
     assert check_shape(data) <= MAX_DEPTH // 4
-    assert read_checkpoint(raw, Net()).runs
+    assert check_shape(data, max_ops=MAX_OPS // 2)  # half the limit would still take it
+    back = read_checkpoint(raw, Net())
+    assert len(back.history) == MAX_HISTORY and len(back.runs) == MAX_RUNS
 
 
 def test_fuzzed_pickles_give_a_depth_or_the_shape_error():
@@ -305,3 +316,76 @@ def test_a_browser_may_send_at_most_a_megabyte():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxWidgetStateSize"] == 1
+
+
+def torch_records(raw: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as source:
+        return [(info.filename, source.read(info)) for info in source.infolist()]
+
+
+def grown_mb(peak_before: int) -> float:
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+
+
+@pytest.mark.parametrize("method", [8, 12], ids=["deflated", "bzip2"])
+@pytest.mark.slow
+def test_a_checkpoint_record_that_inflates_past_its_declared_size_costs_no_memory(method):
+    """The hostile helper's case: a 1.4 MB file whose pickle inflated to 2 GB as it was checked."""
+    records = [
+        rawzip.inflating(name, data, 1 << 30, method) if name.endswith("data.pkl") else rawzip.stored(name, data)
+        for name, data in torch_records(checkpoint_bytes(Net()))
+    ]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        read_checkpoint(rawzip.archive(records), Net())  # deflated: its declared bytes are a good pickle
+    except CheckpointError as error:
+        assert method == 12 and "compressed in a way" in str(error)
+    assert grown_mb(peak) < 50
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda name, data: rawzip.stored(name, data, flags=1), "encrypted"),
+        (lambda name, data: rawzip.stored(name.replace("data.pkl", "data.PKL"), data), "does not write"),
+        (lambda name, data: rawzip.stored(name.replace("archive/", "other/"), data), "more than one folder"),
+    ],
+    ids=["encrypted", "pickle renamed PKL", "two folders"],
+)
+def test_an_archive_torch_save_would_not_write_is_refused(change, reason):
+    records = [
+        change(name, data) if name.endswith("data.pkl") else rawzip.stored(name, data)
+        for name, data in torch_records(checkpoint_bytes(Net()))
+    ]
+    with pytest.raises(CheckpointError, match=reason):
+        read_checkpoint(rawzip.archive(records), Net())
+
+
+def npz_records() -> list[tuple[str, bytes]]:
+    buffer = io.BytesIO()
+    np.savez(buffer, digits=np.zeros((3, 28, 28), np.uint8), labels=np.zeros(3, np.uint8))
+    return torch_records(buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (lambda name, data: rawzip.stored(name, b"hello"), "cannot be read safely"),
+        (lambda name, data: rawzip.inflating(name, data, 1 << 30, method=12), "compressed in a way"),
+        (lambda name, data: rawzip.inflating(name, data, 1 << 30), None),  # its declared bytes are the array
+        (lambda name, data: rawzip.stored(name, data, flags=1), "encrypted"),
+    ],
+    ids=["text, not an array", "bzip2 bomb", "deflate bomb", "encrypted"],
+)
+@pytest.mark.slow
+def test_a_hostile_set_of_digits_is_refused_or_read_without_the_memory_it_claims(record, reason):
+    from lenet.network.handwriting import DigitSet, DigitSetError
+
+    raw = rawzip.archive([record(n, d) if n == "digits.npy" else rawzip.stored(n, d) for n, d in npz_records()])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if reason is None:
+        assert len(DigitSet.from_npz(raw)) == 3
+    else:
+        with pytest.raises(DigitSetError, match=reason):
+            DigitSet.from_npz(raw)
+    assert grown_mb(peak) < 50

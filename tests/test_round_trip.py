@@ -3,6 +3,7 @@ blew up, lessons that would have."""
 
 import dataclasses
 import io
+import math
 from enum import StrEnum
 from pathlib import Path
 
@@ -144,3 +145,15 @@ def test_a_lesson_that_would_blow_the_weights_up_is_undone():
     assert all(torch.equal(v, before[k]) for k, v in ws.model.state_dict().items())
     assert ws.lessons == 0 and not ws.can_undo_lesson
     assert read_checkpoint(ws.download(), Net())
+
+
+def test_losses_beyond_float32_are_refused_on_the_way_in_and_never_written():
+    """A loss of 3.5e38 is finite, but float32 holds it as inf: the download would then be refused."""
+    record = record_of_the_largest_run()
+    with pytest.raises(ValueError, match="float32"):
+        RunRecord.from_dict({**record, "losses": [3.5e38]})
+    run = TrainingRun(TrainConfig(), number=1)
+    run.losses.extend([1.0, float("inf"), float("nan")])
+    run.set_state(RunState.DIVERGED)
+    written = run.view().to_dict()
+    assert RunRecord.from_dict(written).losses.tolist()[0] == 1.0 and all(map(math.isfinite, written["losses"]))

@@ -8,6 +8,7 @@ unpickles (`allow_pickle=False`), and checks every array; any failure is a `Digi
 """
 
 import io
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch import nn
 
 from lenet.network.data import to_network_input
 from lenet.network.evaluate import NUM_CLASSES
-from lenet.zipped import open_archive, unpacked_bytes
+from lenet.zipped import NotAnArchive, open_archive, read_record, unpacked_bytes
 
 MAX_DIGITS = 1_000
 MIN_FOR_ACCURACY = 10  # fewer digits say little about a hand
@@ -129,20 +130,33 @@ class DigitSet:
 
 
 def _read_arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """The two arrays of a `.npz` file, bounded before anything is unpacked."""
+    """The two arrays of a `.npz` file, bounded before anything is unpacked, each read from at most its
+    declared bytes (numpy's own reader would inflate a record whole)."""
     if len(raw) > MAX_SET_FILE_BYTES:
         raise DigitSetError(f"the file is {len(raw) / 1e6:.1f} MB; a set of digits is under 1 MB")
-    if (archive := open_archive(raw)) is None:
-        raise DigitSetError("not a set of digits (a .npz file, as this app downloads it)")
+    try:
+        archive = open_archive(raw)
+    except NotAnArchive as error:
+        raise DigitSetError(f"not a set of digits (a .npz file, as this app downloads it): {error}") from None
     with archive:
         entries = archive.infolist()
-    names = {entry.filename for entry in entries}
-    if names != ARRAYS or len(entries) != len(ARRAYS):
-        raise DigitSetError(f"a set holds the arrays digits and labels, not {', '.join(sorted(names))[:200] or 'none'}")
-    if unpacked_bytes(entries) > MAX_SET_UNPACKED_BYTES:
-        raise DigitSetError(f"it unpacks to more than {MAX_DIGITS:,} digits could")
+        names = {entry.filename for entry in entries}
+        if names != ARRAYS or len(entries) != len(ARRAYS):
+            shown = ", ".join(sorted(names))[:200] or "none"
+            raise DigitSetError(f"a set holds the arrays digits and labels, not {shown}")
+        if unpacked_bytes(entries) > MAX_SET_UNPACKED_BYTES:
+            raise DigitSetError(f"it unpacks to more than {MAX_DIGITS:,} digits could")
+        arrays = {entry.filename: _array(archive, entry) for entry in entries}
+    return arrays["digits.npy"], arrays["labels.npy"]
+
+
+def _array(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> np.ndarray:
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:
-            return arrays["digits"], arrays["labels"]
-    except Exception as error:  # numpy raises many types for broken files and refused pickles
-        raise DigitSetError(f"its arrays cannot be read safely ({type(error).__name__})") from None
+        array = np.load(io.BytesIO(read_record(archive, entry)), allow_pickle=False)
+    except NotAnArchive as error:
+        raise DigitSetError(f"not a set of digits: {error}") from None
+    except Exception as error:  # numpy raises many types for broken arrays and refused pickles
+        raise DigitSetError(f"its array {entry.filename} cannot be read safely ({type(error).__name__})") from None
+    if not isinstance(array, np.ndarray):  # an archive inside the archive, say
+        raise DigitSetError(f"its {entry.filename} is not an array")
+    return array

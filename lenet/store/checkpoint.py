@@ -10,6 +10,7 @@ Any failure is a `CheckpointError` whose message says what is wrong; the model s
 
 import functools
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +24,21 @@ from lenet.store.pickle_shape import PickleShapeError, check_shape
 from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord, history_from, runs_from
 from lenet.text import listed
 from lenet.training.settings import plain_config
-from lenet.zipped import BROKEN, open_archive, unpacked_bytes
+from lenet.zipped import NotAnArchive, open_archive, read_record, unpacked_bytes
 
 MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
-MAX_UNPACKED_BYTES = 2 * 1024 * 1024  # every record of the archive, as it unpacks
-MAX_PICKLE_BYTES = 1024 * 1024  # the pickled dict (a 1,000-epoch history pickles to 62 KB, 20 long runs to 300 KB)
+MAX_UNPACKED_BYTES = 4 * 1024 * 1024  # every record of the archive, as it unpacks
+# The pickled dict. The largest the app writes: 1,000 epochs of history whose configs hold 64-character
+# values (1.1 MB) and 20 runs at every limit (0.3 MB); a 1,000-epoch history pickles to 62 KB.
+MAX_PICKLE_BYTES = 3 * 1024 * 1024
 MAX_RECORDS = 64  # LeNet's 10 tensors and torch's bookkeeping take 16
 KEYS = {"model", "config", "history", "runs"}
+# The records torch.save writes, in one folder named after the file: the pickle, the tensors' storages
+# and its bookkeeping. Anything else (torch reads names case-insensitively) is refused.
+TORCH_RECORD = re.compile(
+    r"[^/]+/(data\.pkl|data/\d+|byteorder|version|\.format_version|\.storage_alignment|\.data/serialization_id"
+    r"|\.data/version)"
+)
 WEIGHT_TYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)  # what a model's weights may be
 PRETRAINED = Path(__file__).parents[1] / "assets" / "lenet_mnist.pt"
 
@@ -108,35 +117,49 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> Checkpoint:
 
 
 def _check_archive(raw: bytes) -> None:
-    """Refuse before unpacking: a file over the caps, not a zip archive, or one that unpacks too large."""
+    """Refuse before unpacking: a file over the caps, not an archive as torch.save writes it, or one
+    that unpacks too large; then the pickle's shape, read from at most its declared bytes."""
     if len(raw) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(
             f"the file is {len(raw) / 1e6:.1f} MB; a LeNet checkpoint is under {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB"
         )
     if not raw:
         raise CheckpointError("the file is empty")
-    if (archive := open_archive(raw)) is None:
-        raise CheckpointError("not a PyTorch checkpoint (torch.save writes a zip archive)")
+    try:
+        archive = open_archive(raw)
+    except NotAnArchive as error:
+        raise CheckpointError(f"not a PyTorch checkpoint (torch.save writes a zip archive): {error}") from None
     with archive:
         records = archive.infolist()
         if len(records) > MAX_RECORDS:
             raise CheckpointError(f"the archive holds {len(records):,} records; a LeNet checkpoint holds about 16")
-        if len({record.filename for record in records}) < len(records):
+        names = [record.filename for record in records]
+        if len(set(names)) < len(names):
             raise CheckpointError("the archive holds two records of the same name")
-        unpacked = unpacked_bytes(records)
-        pickles = [record for record in records if record.filename.endswith(".pkl")]
-        if unpacked > MAX_UNPACKED_BYTES or unpacked_bytes(pickles) > MAX_PICKLE_BYTES:
+        if odd := [name for name in names if not TORCH_RECORD.fullmatch(name)]:
+            raise CheckpointError(f"the archive holds a record torch.save does not write: {listed(odd[:1])}")
+        if len({name.split("/")[0] for name in names}) != 1:
+            raise CheckpointError("the archive's records lie in more than one folder; torch.save writes one")
+        pickles = [record for record in records if record.filename.endswith("/data.pkl")]
+        if len(pickles) != 1:
+            raise CheckpointError("the archive holds no pickle (data.pkl); torch.save writes one")
+        unpacked, pickled = unpacked_bytes(records), pickles[0].file_size
+        if unpacked > MAX_UNPACKED_BYTES:
             raise CheckpointError(
                 f"the file unpacks to {unpacked / 1e6:.1f} MB; a LeNet checkpoint unpacks to under "
                 f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB"
             )
-        for record in pickles:
-            try:
-                check_shape(archive.read(record))
-            except PickleShapeError as error:
-                raise CheckpointError(f"its pickle cannot be loaded safely: {error}") from None
-            except BROKEN:
-                raise CheckpointError("not a PyTorch checkpoint (a record of the archive is broken)") from None
+        if pickled > MAX_PICKLE_BYTES:
+            raise CheckpointError(
+                f"its pickle unpacks to {pickled / 1e6:.1f} MB; a LeNet checkpoint's is under "
+                f"{MAX_PICKLE_BYTES / 1e6:.0f} MB"
+            )
+        try:
+            check_shape(read_record(archive, pickles[0]))
+        except PickleShapeError as error:
+            raise CheckpointError(f"its pickle cannot be loaded safely: {error}") from None
+        except NotAnArchive as error:
+            raise CheckpointError(f"not a PyTorch checkpoint: {error}") from None
 
 
 def _check_weights(state: dict, model: nn.Module) -> None:

@@ -11,7 +11,7 @@ checkpoint this app writes could be.
 import pickletools
 from array import array
 
-MAX_OPS = 100_000  # the largest checkpoint this app writes (20 runs, 1,000 epochs of history) takes 40,000
+MAX_OPS = 250_000  # the largest checkpoint this app writes (20 runs, 1,000 epochs of 64-character configs): 121,585
 MAX_DEPTH = 48  # a checkpoint of this app nests 8 deep; Python's recursion limit is 1,000
 MAX_SPREAD = 1_000_000  # objects counted at every place they appear: the largest checkpoint of this app, under 100,000
 # Opcodes that put what they take off the stack into an object that is already there, below it.

@@ -20,6 +20,7 @@ MAX_CURVE_POINTS = 1_000  # loss values a run keeps in a checkpoint: means of co
 MAX_ACCURACY_POINTS = 64
 MAX_RUN_EPOCHS = 100
 MAX_HISTORY = 1_000  # epochs a checkpoint may record
+LARGEST_LOSS = float(array("f", [3.4028234663852886e38])[0])  # float32's largest: a run keeps its losses in float32
 
 
 class RunState(StrEnum):
@@ -127,6 +128,7 @@ class RunRecord:
         """Plain values, its losses averaged down to at most `MAX_CURVE_POINTS`."""
         losses = self.losses.tolist()
         k = max(1, -(-len(losses) // MAX_CURVE_POINTS))
+        blocks = (losses[i : i + k] for i in range(0, len(losses), k))
         return {
             "id": self.id,
             "number": self.number,
@@ -138,7 +140,7 @@ class RunRecord:
             "message": self.message,
             "total_steps": self.total_steps,
             "loss_stride": self.loss_stride * k,
-            "losses": [sum(block) / len(block) for block in (losses[i : i + k] for i in range(0, len(losses), k))],
+            "losses": [_storable(sum(block) / len(block)) for block in blocks],
             "accuracy_points": [[step, accuracy] for step, accuracy in self.accuracy_points[:MAX_ACCURACY_POINTS]],
             "epochs": [{**record.to_dict(), "config": {}} for record in self.epochs[-MAX_RUN_EPOCHS:]],
             "end_accuracy": self.end_accuracy,
@@ -162,7 +164,11 @@ class RunRecord:
         _check(_whole(raw["total_steps"], 0, 10**8), "total_steps", "a whole number of steps")
         _check(_whole(raw["loss_stride"], 1, 10**8), "loss_stride", "a whole number of steps")
         losses, points, epochs = raw["losses"], raw["accuracy_points"], raw["epochs"]
-        _check(_numbers(losses, MAX_CURVE_POINTS, 0, math.inf), "losses", f"at most {MAX_CURVE_POINTS:,} losses")
+        _check(
+            _numbers(losses, MAX_CURVE_POINTS, 0, LARGEST_LOSS),
+            "losses",
+            f"at most {MAX_CURVE_POINTS:,} losses, each a number float32 holds",
+        )
         _check(
             isinstance(points, list)
             and len(points) <= MAX_ACCURACY_POINTS
@@ -203,6 +209,11 @@ def run_config(raw: object) -> TrainConfig:
         allowed = (int, float) if type(default) is float else (str,) if isinstance(default, str) else (type(default),)
         _check(f.name not in values or type(values[f.name]) in allowed, f"config's {f.name}", "of the right kind")
     return TrainConfig(**values)
+
+
+def _storable(loss: float) -> float:
+    """A loss as a record keeps it: one that overflowed (inf, or NaN from inf - inf) as float32's largest."""
+    return min(loss, LARGEST_LOSS) if math.isfinite(loss) else LARGEST_LOSS
 
 
 def _check(ok: bool, key: str, what: str) -> None:
