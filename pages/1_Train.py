@@ -5,7 +5,7 @@ import streamlit as st
 from lenet.service.runs import expected_wait_s, place_in_line, wall_seconds_left
 from lenet.service.slots import SLOTS
 from lenet.service.workspace import Refused, Workspace
-from lenet.store.checkpoint import CheckpointError
+from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError
 from lenet.store.records import RunState
 from lenet.ui import charts, compare, frame, myhand, pictures, remembered, session, timemachine, words
 from lenet.ui.settings_form import chosen_config, settings_form
@@ -176,7 +176,9 @@ down.download_button(
     disabled=running,
     help="A plain PyTorch checkpoint: {'model', 'config', 'history', 'runs'}; your runs come back with it.",
 )
-upload = up.file_uploader("Load a checkpoint", type=["pt", "pth"], disabled=running)
+upload = up.file_uploader(
+    "Load a checkpoint", type=["pt", "pth"], disabled=running, max_upload_size=MAX_CHECKPOINT_BYTES // 2**20
+)
 if upload is not None and st.session_state.get("loaded_checkpoint") != upload.file_id:
     st.session_state.loaded_checkpoint = upload.file_id
     try:

@@ -116,6 +116,7 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     assert app.text_input(key="widget_lr").value == "0.01"  # the settings survived the page switch
     assert button(app, "Start").disabled  # one run at a time, and the workspace refuses a second too
     assert any("One run at a time" in c.value for c in app.caption)
+    assert not [h for h in app.subheader if h.value == "Your runs"]  # drawn once, it would stand still: not yet
     with pytest.raises(RuntimeError, match="already going"):
         workspace.start(run.config)
     deadline = time.monotonic() + 60
@@ -125,6 +126,7 @@ def test_a_running_run_survives_reruns_and_page_switches(app):
     button(app, "Stop").click().run()
     assert run.state == "stopped"
     app.run()
+    assert [h for h in app.subheader if h.value == "Your runs"]  # ended: it joins the runs compared
     # a stopped run changed the model without finishing an epoch: the sidebar says so, with its accuracy
     steps = len(run.losses)
     assert 0 < steps < run.steps_per_epoch

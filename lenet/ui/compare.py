@@ -16,13 +16,14 @@ BATCH_SIZES = setting_of(next(f for f in fields(TrainConfig) if f.name == "batch
 
 
 def your_runs(ws: Workspace) -> None:
-    runs = list(ws.runs)
+    runs = [run for run in ws.runs if not run.active]  # a run joins once it has ended: this part is drawn once
     if not runs:
         return
     st.subheader("Your runs")
     st.caption(
-        "Every run of this session with its settings, loss curve and accuracy; the time machine keeps the "
-        "snapshots of the last three. A downloaded checkpoint takes the runs with it."
+        "Every run of this session that has ended, with its settings, loss curve and accuracy (a run that "
+        "trains joins it when it ends); the time machine keeps the snapshots of the last three. A downloaded "
+        "checkpoint takes the runs with it."
     )
     by_id = {run.id: run for run in runs}
     chosen = [run_id for run_id in st.session_state.get("compared", [r.id for r in runs[-2:]]) if run_id in by_id]

@@ -5,7 +5,7 @@ import hashlib
 
 import streamlit as st
 
-from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, DigitSetError, SetFull
+from lenet.network.handwriting import MAX_SET_FILE_BYTES, MIN_FOR_ACCURACY, DigitSet, DigitSetError, SetFull
 from lenet.network.inference import Reading
 from lenet.network.model import Net
 from lenet.service.finetune import teach_my_hand
@@ -90,7 +90,12 @@ def _keep(ws: Workspace) -> None:
         disabled=not len(ws.digits),
         help="A .npz file: digits, (N, 28, 28) uint8, and labels; numpy.load reads it.",
     )
-    upload = up.file_uploader("Load a set of digits", type=["npz"], help="Replaces your digits with the file's.")
+    upload = up.file_uploader(
+        "Load a set of digits",
+        type=["npz"],
+        help="Replaces your digits with the file's.",
+        max_upload_size=MAX_SET_FILE_BYTES // 2**20,
+    )
     if upload is not None and st.session_state.get("loaded_digits") != upload.file_id:
         st.session_state.loaded_digits = upload.file_id
         try:
