@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
-from lenet.network.data import TRAIN_IMAGES
 from lenet.network.evaluate import Evaluation
 from lenet.service.slots import SLOTS, RunSlots
-from lenet.store.records import MAX_TEXT, EpochRecord, RunRecord, RunState
+from lenet.store.records import MAX_TEXT, EpochRecord, RunFacts, RunRecord, RunState
 from lenet.text import clean
 from lenet.training.events import EpochEnd, Event, Finished, Steps
 from lenet.training.settings import TrainConfig
@@ -39,7 +38,7 @@ def _seconds_left(done: int, total: int, batch_size: int, images_per_second: flo
     return (total - done) * batch_size / images_per_second if done and images_per_second else None
 
 
-class TrainingRun:
+class TrainingRun(RunFacts):
     """A run of the session, live or ended. Its training thread writes it under `lock`; everything a
     page reads comes from `view()`, a frozen copy taken under the lock."""
 
@@ -79,14 +78,6 @@ class TrainingRun:
     def ended(cls, record: RunRecord) -> "TrainingRun":
         """A run read from a checkpoint."""
         return cls(record.config, record=record)
-
-    @property
-    def active(self) -> bool:
-        return self.state.active
-
-    @property
-    def label(self) -> str:
-        return f"run {self.number}"
 
     def view(self) -> RunView:
         """A consistent, frozen copy of the run, taken under the lock."""
@@ -174,18 +165,6 @@ class TrainingRun:
     def forget_snapshots(self) -> None:
         with self.lock:
             self.snapshots = []
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return self.total_steps // self.config.epochs
-
-    def images_left(self) -> int:
-        """Images this run has still to train on (all of them while it waits)."""
-        images = self.config.train_subset or TRAIN_IMAGES
-        batch = min(self.config.batch_size, images)
-        with self.lock:
-            done = len(self.losses)
-        return max(0, (self.config.epochs * (images // batch) - done) * batch)
 
     def seconds_left(self) -> float | None:
         with self.lock:

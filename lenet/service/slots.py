@@ -38,7 +38,7 @@ def run_steps(config: TrainConfig) -> int:
 class RunSlots:
     """At most `limit` runs train at once; later runs wait in line, and runs take turns of `turn_s`.
 
-    Runs are compared by identity (the app's `TrainingRun` is an entity, `eq=False`).
+    Runs are compared by identity: a `TrainingRun` is an entity.
     """
 
     def __init__(self, limit: int, turn_s: float = TURN_S):
@@ -114,6 +114,7 @@ def training_threads(slots: RunSlots = SLOTS) -> int:
     """Torch threads for a run inside the app: one core stays free for the server, the rest is shared.
 
     With every core busy, OpenMP's threads wait on each other and a run slows many times over
-    (the README has the figures), so the server and the browser keep a core.
+    (docs/measurements/2026-11-27-training-speed.md has the figures), so the server and the browser
+    keep a core.
     """
     return max(1, (available_cores() - 1) // slots.limit)

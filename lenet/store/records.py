@@ -8,6 +8,7 @@ place a record from a file is checked; a `ValueError` says what is wrong.
 
 import math
 from array import array
+from collections.abc import Sized
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
@@ -89,24 +90,15 @@ def frozen_losses(values: object) -> memoryview:
     return memoryview(array("f", values)).toreadonly()
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """A training run as a learner compares it and a checkpoint keeps it."""
+class RunFacts:
+    """What a run's own fields say at a glance: a record and a live run alike."""
 
+    state: RunState
+    number: int
     config: TrainConfig
-    id: str = ""
-    number: int = 0  # "run 3": its place among the session's runs
-    start: str = ""  # where its weights came from: "from scratch, start seed 0", "the pretrained weights"...
-    init_seed: int | None = None  # the start seed of a run from scratch: the same seed, the same first weights
-    device: str = "cpu"  # the resolved device: "cuda:0", "cpu", ...
-    state: RunState = RunState.STARTING
-    message: str = ""
-    total_steps: int = 0
-    loss_stride: int = 1  # steps per value of `losses`: 1, or more for a run read from a checkpoint
-    losses: memoryview = field(default_factory=lambda: frozen_losses(()))
-    accuracy_points: tuple[tuple[int, float], ...] = ()  # (step, accuracy on the probe digits)
-    epochs: tuple[EpochRecord, ...] = ()  # one per finished epoch
-    end_accuracy: float | None = None  # test accuracy of the weights it ended with
+    total_steps: int
+    losses: Sized
+    loss_stride: int
 
     @property
     def active(self) -> bool:
@@ -123,6 +115,26 @@ class RunRecord:
     @property
     def steps_per_epoch(self) -> int:
         return self.total_steps // self.config.epochs
+
+
+@dataclass(frozen=True)
+class RunRecord(RunFacts):
+    """A training run as a learner compares it and a checkpoint keeps it."""
+
+    config: TrainConfig
+    id: str = ""
+    number: int = 0  # "run 3": its place among the session's runs
+    start: str = ""  # where its weights came from: "from scratch, start seed 0", "the pretrained weights"...
+    init_seed: int | None = None  # the start seed of a run from scratch: the same seed, the same first weights
+    device: str = "cpu"  # the resolved device: "cuda:0", "cpu", ...
+    state: RunState = RunState.STARTING
+    message: str = ""
+    total_steps: int = 0
+    loss_stride: int = 1  # steps per value of `losses`: 1, or more for a run read from a checkpoint
+    losses: memoryview = field(default_factory=lambda: frozen_losses(()))
+    accuracy_points: tuple[tuple[int, float], ...] = ()  # (step, accuracy on the probe digits)
+    epochs: tuple[EpochRecord, ...] = ()  # one per finished epoch
+    end_accuracy: float | None = None  # test accuracy of the weights it ended with
 
     def to_dict(self) -> dict:
         """Plain values, its losses averaged down to at most `MAX_CURVE_POINTS`."""

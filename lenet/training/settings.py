@@ -153,7 +153,8 @@ PRESETS = {
     "tutorial": TrainConfig(
         batch_size=64, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, schedule=Schedule.CONSTANT
     ),
-    # About 99.1 % test accuracy in 3 epochs, at the edge of 99 % (the README has the seeds' figures).
+    # About 99.1 % test accuracy in 3 epochs, at the edge of 99 % (the seeds' figures:
+    # docs/measurements/2026-11-27-training-speed.md).
     "fast": TrainConfig(),
 }
 PRESET_HELP = "tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial. fast: about 99 % in 3 epochs."

@@ -40,7 +40,7 @@ _warm_up_started = threading.Event()
 def _warm_up() -> None:
     """Pay once per process, in the background, what the first page would wait for: importing torch,
     the optimizer's lazy set-up on its first step, and pandas, which Streamlit's tables import on
-    first use (the README has the figures)."""
+    first use (docs/measurements/2026-11-27-many-users.md has the figures)."""
     from lenet.network.anatomy import walkthrough
     from lenet.network.model import Net
     from lenet.store.checkpoint import pretrained
