@@ -126,11 +126,7 @@ def live() -> None:
                     "epoch": r.epoch,
                     "train loss": r.train_loss,
                     "test accuracy": r.test_accuracy,
-                    **(
-                        {"your digits": run.hand_by_epoch.get(r.epoch - run.first_epoch + 1)}
-                        if run.hand_by_epoch
-                        else {}
-                    ),
+                    **({"your digits": run.hand_at(r)} if run.hand_by_epoch else {}),
                     "seconds": r.seconds,
                     "images/s": r.images_per_second,
                 }

@@ -334,7 +334,7 @@ def test_a_browser_may_send_at_most_a_megabyte():
     assert config["server"]["maxWidgetStateSize"] == 1
 
 
-def torch_records(raw: bytes) -> list[tuple[str, bytes]]:
+def zip_records(raw: bytes) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(io.BytesIO(raw)) as source:
         return [(info.filename, source.read(info)) for info in source.infolist()]
 
@@ -348,7 +348,7 @@ def test_a_checkpoint_record_that_inflates_past_its_declared_size_costs_no_memor
     """The hostile helper's case: a 1.4 MB file whose pickle inflated to 2 GB as it was checked."""
     records = [
         rawzip.inflating(name, data, 1 << 30, method) if name.endswith("data.pkl") else rawzip.stored(name, data)
-        for name, data in torch_records(checkpoint_bytes(Net()))
+        for name, data in zip_records(checkpoint_bytes(Net()))
     ]
     raw = rawzip.archive(records)
     grown, said = peak_growth_mb("(lambda raw: read_checkpoint(raw, Net()))", raw, tmp_path, CHECKPOINTS)
@@ -372,7 +372,7 @@ def test_a_checkpoint_record_that_inflates_past_its_declared_size_costs_no_memor
 def test_an_archive_torch_save_would_not_write_is_refused(change, reason):
     records = [
         change(name, data) if name.endswith("data.pkl") else rawzip.stored(name, data)
-        for name, data in torch_records(checkpoint_bytes(Net()))
+        for name, data in zip_records(checkpoint_bytes(Net()))
     ]
     with pytest.raises(CheckpointError, match=reason):
         read_checkpoint(rawzip.archive(records), Net())
@@ -381,7 +381,7 @@ def test_an_archive_torch_save_would_not_write_is_refused(change, reason):
 def npz_records() -> list[tuple[str, bytes]]:
     buffer = io.BytesIO()
     np.savez(buffer, digits=np.zeros((3, 28, 28), np.uint8), labels=np.zeros(3, np.uint8))
-    return torch_records(buffer.getvalue())
+    return zip_records(buffer.getvalue())
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from lenet.service.runs import TrainingRun
 from lenet.service.slots import RunSlots
 from lenet.service.workspace import Refused, Workspace
 from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, read_checkpoint
-from lenet.store.records import MAX_CURVE_POINTS, MAX_RUNS, RunRecord, RunState
+from lenet.store.records import MAX_CURVE_POINTS, MAX_RUNS, EpochRecord, RunRecord, RunState
 from lenet.training.events import Steps
 from lenet.training.settings import TrainConfig, preset
 from lenet.training.snapshots import MAX_SNAPSHOT_BYTES, PROBE
@@ -218,3 +218,11 @@ def test_a_view_of_a_live_run_cannot_change_it_nor_be_changed():
     run.record(Steps(epoch=1, first_step=2, losses=[2.1], total_steps=10, images_per_second=100.0))
     assert view.losses.tolist() == pytest.approx([2.3, 2.2]) and len(run.view().losses) == 3  # a copy, taken once
     assert RunRecord.from_dict({**view.to_dict(), "state": "completed"}).losses.tolist() == view.losses.tolist()
+
+
+def test_the_accuracy_on_my_digits_is_found_by_the_epoch_in_the_models_history():
+    run = TrainingRun(TrainConfig(), first_epoch=4, number=2)  # a model that came with 3 epochs
+    run.record_hand(1, 0.5)
+    view = run.view()
+    assert view.hand_at(EpochRecord(epoch=4, test_accuracy=0.9)) == 0.5
+    assert view.hand_at(EpochRecord(epoch=1, test_accuracy=0.9)) is None

@@ -32,6 +32,10 @@ class RunView(RunRecord):
     def seconds_left(self) -> float | None:
         return _seconds_left(len(self.losses), self.total_steps, self.config.batch_size, self.images_per_second)
 
+    def hand_at(self, record: EpochRecord) -> float | None:
+        """The accuracy on the learner's digits at the end of one of its epochs (numbered in the model's history)."""
+        return self.hand_by_epoch.get(record.epoch - self.first_epoch + 1)
+
 
 def _seconds_left(done: int, total: int, batch_size: int, images_per_second: float) -> float | None:
     """Training time left at the speed so far; None before the first steps."""
