@@ -7,7 +7,7 @@ from lenet.service.slots import SLOTS
 from lenet.service.workspace import Refused, Workspace
 from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError
 from lenet.store.records import RunState
-from lenet.ui import charts, compare, frame, myhand, pictures, remembered, session, timemachine, words
+from lenet.ui import charts, compare, frame, myhand, path, pictures, remembered, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
 
 ws = frame.page("Train", "📉")
@@ -21,14 +21,18 @@ FROM_SCRATCH, KEEP_TRAINING = "from scratch: new random weights", "keep training
 with st.container(border=True):
     settings_form()
     where, seed = st.columns([3, 1], vertical_alignment="bottom")
-    start_from = where.radio(
+    where.radio(
         "Start from",
         [FROM_SCRATCH, KEEP_TRAINING],
-        index=0 if ws.untouched_pretrained else 1,
+        key=remembered.remembered("start_from", FROM_SCRATCH),  # only the learner changes it
+        on_change=remembered.remember,
+        args=("start_from",),
         horizontal=True,
         disabled=running,
-        help="From scratch, the loss falls from about 2.3 and the accuracy climbs from 10 %.",
+        help="From scratch, the loss falls from about 2.3 and the accuracy climbs from 10 %. Keep training "
+        "goes on from the weights your model has now.",
     )
+    start_from = remembered.remembered_values()["start_from"]
     seed.number_input(
         "Start seed",
         0,
@@ -47,7 +51,6 @@ with st.container(border=True):
         try:
             init_seed = int(remembered.remembered_values()["init_seed"])
             session.start_training(chosen_config(), from_scratch=start_from == FROM_SCRATCH, init_seed=init_seed)
-            timemachine.reset()
             st.rerun()
         except (ValueError, Refused) as error:
             st.error(words.plain(error))
@@ -187,3 +190,4 @@ with st.expander("Reset the model"):
     if st.button("Reset", disabled=running):
         session.reset_workspace(to)
         st.rerun()
+path.next_step(ws)

@@ -4,13 +4,14 @@ import streamlit as st
 
 from lenet.network.anatomy import forward_table, parameter_table, walkthrough
 from lenet.network.model import parameter_count
-from lenet.ui import frame, pictures, timemachine
+from lenet.ui import frame, path, pictures, timemachine
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
 st.caption("The network of PyTorch's tutorial, layer by layer, with the current weights of your model.")
-model, past = timemachine.choose(ws)
-timemachine.banner(past)
+moment = timemachine.choose(ws)
+model = moment.model
+timemachine.banner(moment.past)
 
 st.subheader("print(net)")
 st.code(str(model), language="text")
@@ -66,4 +67,4 @@ st.table(
     ],
     hide_index=True,
 )
-timemachine.play_on()
+path.next_step(ws)

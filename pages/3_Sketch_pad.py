@@ -1,97 +1,95 @@
 """Sketch pad: draw a digit, see what the session's model predicts and what its layers see."""
 
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.preprocess import NotADigit, read_image
-from lenet.ui import frame, html, myhand, pictures, timemachine, why, words
-from lenet.ui.canvas import drawing as canvas_drawing
+from lenet.ui import canvas, frame, html, myhand, path, pictures, replay, timemachine, why, words
 
 BRUSH_PX = 20
 ws = frame.page("Sketch pad", "✏️")
 st.title("Sketch pad")
 st.caption("Draw a digit with your mouse or finger: the model reads it the way it read MNIST, 28 x 28 pixels, centred.")
-model, past = timemachine.choose(ws)
-timemachine.banner(past)
+timemachine.banner(timemachine.choose(ws).past)
 
-draw, result = st.columns([1, 1], gap="large")
-with draw:
-    source = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, label_visibility="collapsed")
-    image, inverted, refused = None, False, ""
-    if source == "Draw":
-        st.space("small")  # the canvas toolbar floats above the canvas
-        canvas = st_canvas(
-            stroke_width=BRUSH_PX,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            drawing_mode="freedraw",
-            height=280,
-            width=280,
-            return_image_data=True,
-            key="sketch",
-        )
-        try:
-            image = canvas_drawing(canvas)
-        except NotADigit as error:
-            refused = str(error)
-    else:
-        upload = st.file_uploader(
-            "A photo or scan of one digit (PNG, JPEG, BMP, GIF or WebP)",
-            type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
-        )
-        if upload is not None:
+
+@st.fragment
+def drawing_and_reading() -> None:
+    """Everything that depends on the drawing: a stroke reruns only this, not the sidebar or the controls
+    above (mouse-up to prediction in a busy class, docs/measurements)."""
+    moment = timemachine.moment(ws)
+    model = moment.model
+    draw, result = st.columns([1, 1], gap="large")
+    with draw:
+        source = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, label_visibility="collapsed")
+        image, inverted, refused = None, False, ""
+        if source == "Draw":
+            st.space("small")  # the canvas toolbar floats above the canvas
             try:
-                image, inverted = read_image(upload.getvalue()), True
+                image = canvas.sketch(BRUSH_PX)
             except NotADigit as error:
-                refused = f"That file can't be used: {error}"
+                refused = str(error)
+        else:
+            upload = st.file_uploader(
+                "A photo or scan of one digit (PNG, JPEG, BMP, GIF or WebP)",
+                type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+            )
+            if upload is not None:
+                try:
+                    image, inverted = read_image(upload.getvalue()), True
+                except NotADigit as error:
+                    refused = f"That file can't be used: {error}"
 
-with result:
-    reading = None
-    if not past:
-        why.start_working_out(ws, model)
-    try:
-        if refused:
-            raise NotADigit(refused)
-        if image is None:
-            raise NotADigit("Nothing drawn yet: draw a digit.")
-        # a single click leaves one brush-wide dot: a mark under two brush widths is not a digit
-        reading = read_digit(model, image, detect_inversion=inverted, min_extent_px=0 if inverted else 2 * BRUSH_PX)
-    except NotADigit as error:
-        (st.error if refused else st.info)(words.plain(error))
-    except OutputNotFinite as error:
-        st.error(words.plain(error))
-    else:
-        probs = reading.probabilities
-        verdict = f"Prediction, {probs[reading.prediction]:.0%} sure"
-        if past:
-            verdict += " (the model of the past)"
-        elif ws.training:
-            verdict += " (training: the latest weights)"
-        st.markdown(
-            html.reading(pictures.data_url(reading.digit.numpy()), reading.prediction, verdict),
-            unsafe_allow_html=True,
-        )
-        st.markdown(html.probability_bars(probs.tolist()), unsafe_allow_html=True)
-        with st.expander("What the convolution layers see", expanded=True):
-            maps = reading.feature_maps
-            st.image(
-                pictures.data_url(pictures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
-                caption="conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most",
-            )
-            st.image(
-                pictures.data_url(pictures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
-                caption="conv2 + ReLU: 16 maps of 13 x 13",
-            )
-            st.image(
-                pictures.data_url(pictures.filters(model.conv1.weight)),
-                caption="conv1's 6 filters, which make those first maps: blue positive, red negative, "
-                f"full colour = ±{pictures.full_scale(model.conv1.weight):.2f}",
-                width=300,
-            )
+    with result:
+        reading = None
+        if not moment.in_past:
+            why.start_working_out(ws, model)
+        try:
+            if refused:
+                raise NotADigit(refused)
+            if image is None:
+                raise NotADigit("Nothing drawn yet: draw a digit.")
+            # a single click leaves one brush-wide dot: a mark under two brush widths is not a digit
+            reading = read_digit(model, image, detect_inversion=inverted, min_extent_px=0 if inverted else 2 * BRUSH_PX)
+        except NotADigit as error:
+            (st.error if refused else st.info)(words.plain(error))
+        except OutputNotFinite as error:
+            st.error(words.plain(error))
+        else:
+            digit_url = pictures.data_url(reading.digit.numpy())
+            shown = html.reading(digit_url, reading.probabilities.tolist(), _verdict(moment))
+            st.markdown(shown, unsafe_allow_html=True)
+            st.markdown(html.probability_bars(reading.probabilities.tolist()), unsafe_allow_html=True)
+            with st.expander("What the convolution layers see", expanded=True):
+                maps = reading.feature_maps
+                st.image(
+                    pictures.data_url(pictures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
+                    caption="conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most",
+                )
+                st.image(
+                    pictures.data_url(pictures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
+                    caption="conv2 + ReLU: 16 maps of 13 x 13",
+                )
+                st.image(
+                    pictures.data_url(pictures.filters(model.conv1.weight)),
+                    caption="conv1's 6 filters, which make those first maps: blue positive, red negative, "
+                    f"full colour = ±{pictures.full_scale(model.conv1.weight):.2f}",
+                    width=300,
+                )
 
-if reading is not None:
-    st.subheader("Why?")
-    why.panels(ws, model, reading, past=past is not None)
-myhand.your_digits(ws, model, reading, past=past is not None)
-timemachine.play_on()
+    if reading is not None:
+        if moment.run is not None:
+            replay.replay(moment.run, reading, ws.inference_model())
+        st.subheader("Why?")
+        why.panels(ws, moment, reading)
+    myhand.your_digits(ws, model, reading, past=moment.in_past)
+    path.next_step(ws)
+
+
+def _verdict(moment: timemachine.Moment) -> str:
+    if moment.in_past:
+        return f"the model after {moment.step:,} steps"
+    return "training: the latest weights" if ws.training else "your model now"
+
+
+drawing_and_reading()

@@ -229,7 +229,7 @@ def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
     x = normalise(mnist.test_images[8:9])
     first = ws.teach(x, 3, 0.1)
     ws.teach(x, 3, 0.1)
-    assert ws.lessons == 2 and not ws.untouched_pretrained
+    assert ws.lessons == 2
     assert first.after[3] > first.before[3]
     published = ws.inference_model()
     assert torch.equal(published.conv1.weight, ws.model.conv1.weight)  # the pages see the lesson
@@ -237,7 +237,7 @@ def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
     ws.undo_lesson()
     assert_same_weights(ws.model, before)
     assert_same_weights(ws.inference_model(), before)
-    assert ws.lessons == 0 and ws.untouched_pretrained and not ws.can_undo_lesson
+    assert ws.lessons == 0 and ws.origin == "pretrained" and not ws.can_undo_lesson
     with pytest.raises(Refused, match="no lesson to undo"):
         ws.undo_lesson()
     assert_same_weights(neighbour.model, theirs)  # another session's model never changes

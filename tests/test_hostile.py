@@ -200,12 +200,13 @@ def read_canvas_payloads(payloads: list) -> None:
     from streamlit_drawable_canvas import CanvasResult
 
     from lenet.network.preprocess import NotADigit
-    from lenet.ui.canvas import drawing
+    from lenet.ui.canvas import received
 
     outcomes = []
     for payload in payloads:
         try:
-            image = drawing(CanvasResult(None, payload, True))
+            strokes = {"objects": [{"type": "path"}] if payload is not None else []}  # None: a cleared canvas
+            image = received(CanvasResult(strokes, payload, True))
             outcomes.append(None if image is None else list(image.shape))
         except NotADigit as error:
             outcomes.append(f"refused: {error}")

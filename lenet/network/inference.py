@@ -17,6 +17,10 @@ def _feature_maps(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
     return {"conv1": after["conv1"][0], "conv2": after["conv2"][0]}
 
 
+# Under this, the likeliest digit is no answer: a random network puts 8-13 % on every digit, 10 % is chance.
+NO_ANSWER_BELOW = 0.2
+
+
 @dataclass(frozen=True)
 class Reading:
     """A digit as the network read it."""
@@ -29,6 +33,11 @@ class Reading:
     @property
     def prediction(self) -> int:
         return int(self.probabilities.argmax())
+
+    @property
+    def answered(self) -> bool:
+        """Whether the model has an answer at all: its likeliest digit well above chance."""
+        return float(self.probabilities.max()) >= NO_ANSWER_BELOW
 
     @property
     def runner_up(self) -> int:

@@ -55,9 +55,9 @@ class RunLog:
         return cls([TrainingRun.ended(record) for record in records])
 
 
-def compare(views: list[RunRecord]) -> list[tuple[str, list[str], bool]]:
-    """The runs' settings and results side by side: (what, each run's value as text, whether they differ)."""
-    rows = [
+def _set_apart(views: Sequence[RunRecord]) -> list[tuple[str, list[str]]]:
+    """What a learner chose for each run: where it started, and every setting."""
+    return [
         ("Start", [view.start for view in views]),
         ("Preset", [preset_name(view.config) for view in views]),
         *[
@@ -66,6 +66,29 @@ def compare(views: list[RunRecord]) -> list[tuple[str, list[str], bool]]:
             if how.page is not None and f.name != "device"
         ],
         ("Device", [view.device for view in views]),
+    ]
+
+
+def names(views: Sequence[RunRecord], most: int = 2) -> list[str]:
+    """Each run's name with what sets it apart from the others ("run 2: learning rate 0.01"): the choices
+    that differ among them (the preset only when nothing else does), at most `most` of them."""
+    differ = [(what, values) for what, values in _set_apart(views) if len(set(values)) > 1]
+    if len(differ) > 1:
+        differ = [(what, values) for what, values in differ if what != "Preset"]
+    shown = differ[:most]
+    more = ", ..." if len(differ) > most else ""
+    return [
+        f"{view.label}: " + ", ".join(f"{what.lower()} {values[i]}" for what, values in shown) + more
+        if shown
+        else view.label
+        for i, view in enumerate(views)
+    ]
+
+
+def compare(views: list[RunRecord]) -> list[tuple[str, list[str], bool]]:
+    """The runs' settings and results side by side: (what, each run's value as text, whether they differ)."""
+    rows = [
+        *_set_apart(views),
         ("Outcome", [str(view.state) for view in views]),
         ("Steps trained", [f"{view.steps_trained:,}" for view in views]),
         ("Test accuracy (10,000 digits)", [_percent(view.end_accuracy) for view in views]),

@@ -149,11 +149,6 @@ class Workspace:
         return self._past + self.run.epochs_so_far()
 
     @property
-    def untouched_pretrained(self) -> bool:
-        """The pretrained weights as shipped: nothing trained or loaded since."""
-        return self.origin == "pretrained" and self.run is None and self.lessons == 0
-
-    @property
     def epochs_trained_here(self) -> int:
         return len(self.history) - self.inherited_epochs
 

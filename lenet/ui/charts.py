@@ -144,17 +144,17 @@ def loss_chart(
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
-def runs_chart(runs: list) -> go.Figure:
+def runs_chart(runs: list, names: list[str]) -> go.Figure:
     """Several runs over each other: each one's smoothed loss (solid) and accuracy (dotted, right
-    axis) in its own colour; `runs` are `TrainingRun` views."""
+    axis) in its own colour; `runs` are `TrainingRun` views, `names` what each is called."""
     traces = []
-    for i, run in enumerate(runs):
+    for i, (run, name) in enumerate(zip(runs, names, strict=True)):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         y = np.asarray(run.losses, dtype=float)
         x, shown = thinned(y, run.loss_stride)
         traces.append(
             go.Scatter(
-                x=x, y=smoothed(y)[shown], mode="lines", name=f"{run.label}: loss", line={"width": 2, "color": colour}
+                x=x, y=smoothed(y)[shown], mode="lines", name=f"{name}: loss", line={"width": 2, "color": colour}
             )
         )
         if run.accuracy_points:
@@ -164,7 +164,7 @@ def runs_chart(runs: list) -> go.Figure:
                     x=steps,
                     y=percent,
                     mode="lines+markers",
-                    name=f"{run.label}: accuracy",
+                    name=f"{name}: accuracy",
                     yaxis="y2",
                     line={"width": 1.5, "color": colour, "dash": "dot"},
                     hovertemplate="step %{x}: %{y:.1f} %<extra>" + run.label + "</extra>",

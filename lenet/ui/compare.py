@@ -6,11 +6,11 @@ from dataclasses import fields
 import streamlit as st
 
 from lenet.network.handwriting import MIN_FOR_ACCURACY
-from lenet.service.runlog import FROM_PRETRAINED, compare
+from lenet.service.runlog import FROM_PRETRAINED, compare, names
 from lenet.service.runs import TrainingRun
 from lenet.service.workspace import Refused, Workspace
 from lenet.training.settings import TrainConfig, setting_of
-from lenet.ui import charts, html, session, settings_form, timemachine, words
+from lenet.ui import charts, html, session, words
 
 BATCH_SIZES = setting_of(next(f for f in fields(TrainConfig) if f.name == "batch_size")).options
 
@@ -26,12 +26,13 @@ def your_runs(ws: Workspace) -> None:
         "checkpoint takes the runs with it."
     )
     by_id = {run.id: run for run in runs}
+    named = dict(zip(by_id, names([run.view() for run in runs]), strict=True))
     chosen = [run_id for run_id in st.session_state.get("compared", [r.id for r in runs[-2:]]) if run_id in by_id]
     st.session_state["compare_runs"] = chosen
     st.multiselect(
         "Compare",
         list(by_id),
-        format_func=lambda run_id: f"{by_id[run_id].label}: {by_id[run_id].start}",
+        format_func=named.get,
         key="compare_runs",
         on_change=lambda: st.session_state.update(compared=st.session_state["compare_runs"]),
     )
@@ -39,9 +40,10 @@ def your_runs(ws: Workspace) -> None:
     if views:
         rows = compare(views) + _hand(ws, views)
         with st.container(key="runs-compared"):
-            st.plotly_chart(charts.runs_chart(views), key="runs-chart")
+            shown_as = names(views)
+            st.plotly_chart(charts.runs_chart(views, shown_as), key="runs-chart")
             st.markdown(
-                html.comparison_table([view.label for view in views], rows, "run-settings"),
+                html.comparison_table(shown_as, rows, "run-settings"),
                 unsafe_allow_html=True,
             )
             st.caption("Shaded rows (≠) are where the runs differ.")
@@ -62,31 +64,47 @@ def _startable(run: TrainingRun) -> bool:
 
 
 def _again(ws: Workspace, runs: list[TrainingRun]) -> None:
-    with st.container(border=True):
-        st.markdown("**Again, from the same start**: the very same first weights, one setting changed.")
+    with st.container(border=True, key="again"):
+        st.markdown(
+            "**Again, from the same start**: the very same first weights, one setting changed. The form at the "
+            "top of the page stays as it is: Start there trains what it shows."
+        )
         startable = {run.id: run for run in reversed(runs) if _startable(run)}
         if not startable:
             st.caption("A run from scratch, or from the pretrained weights, can be run again from its start.")
             return
         which, rate, batch, go = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+        named = dict(zip(startable, names([run.view() for run in startable.values()]), strict=True))
         run = startable[
             which.selectbox(
-                "Run",
-                list(startable),
-                format_func=lambda run_id: f"{startable[run_id].label}: {startable[run_id].start}",
+                "Run", list(startable), format_func=lambda run_id: f"{named[run_id]} ({startable[run_id].start})",
                 key="again_run",
             )
-        ]
+        ]  # fmt: skip
         rate.text_input("Learning rate", f"{run.config.lr:g}", key=f"again_lr_{run.id}")
         sizes = sorted({*BATCH_SIZES, run.config.batch_size})
         batch.selectbox("Batch size", sizes, index=sizes.index(run.config.batch_size), key=f"again_batch_{run.id}")
         go.button("Start again", on_click=_start_again, args=(run,), disabled=ws.training, width="stretch")
         if error := st.session_state.pop("again_error", None):
             st.error(words.plain(error))
+        if ws.training and st.session_state.get("again_started") == ws.run.id:
+            st.fragment(_again_progress, run_every=1.0)(ws)
+
+
+def _again_progress(ws: Workspace) -> None:
+    """The run Again started, where the learner pressed it (its chart is at the top of the page)."""
+    if ws.run is None or not ws.run.active:
+        st.rerun()
+    view = ws.run.view()
+    st.progress(
+        len(view.losses) / view.total_steps if view.total_steps else 0.0,
+        text=f"{view.label} is {view.state}: step {len(view.losses):,} of {view.total_steps:,}; "
+        "its live chart is at the top of the page.",
+    )
 
 
 def _start_again(run: TrainingRun) -> None:
-    """A callback, before the page runs: the settings form shows the new run's values."""
+    """A callback, before the page runs; the settings form is left as the learner set it."""
     typed = st.session_state[f"again_lr_{run.id}"]
     try:
         lr = float(typed)
@@ -95,8 +113,7 @@ def _start_again(run: TrainingRun) -> None:
         return
     try:
         session.start_again(run, lr=lr, batch_size=st.session_state[f"again_batch_{run.id}"])
-        timemachine.reset()
     except (ValueError, Refused) as error:  # a rate out of range, or a run still going
         st.session_state["again_error"] = str(error)
         return
-    settings_form.show(session.workspace().run.config)
+    st.session_state["again_started"] = session.workspace().run.id

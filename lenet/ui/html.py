@@ -2,6 +2,8 @@
 
 from html import escape
 
+from lenet.network.inference import NO_ANSWER_BELOW
+
 BAR_PX = 150  # the height of a 100 % bar
 
 
@@ -23,18 +25,33 @@ def probability_bars(probabilities: list[float], testid: str = "probabilities") 
     return f"<div data-testid='{testid}' style='display:flex;gap:2px;height:{BAR_PX + 50}px'>{''.join(bars)}</div>"
 
 
-def reading(digit_url: str, prediction: int, verdict: str, prefix: str = "") -> str:
+def reading(digit_url: str, probabilities: list[float], whose: str, prefix: str = "") -> str:
     """The digit as the network sees it beside the predicted digit, wrapping onto two lines where the
-    column is narrow (side by side in fixed-width columns they overlapped at 768-1280 px).
+    column is narrow (side by side in fixed-width columns they overlapped at 768-1280 px); a model with
+    no answer yet (its likeliest digit near chance) says so instead of showing a big digit.
     `prefix` sets it apart from another such block on the page, in its test ids."""
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    if probabilities[best] >= NO_ANSWER_BELOW:
+        answer = (
+            f"<div data-testid='{prefix}prediction' style='font-size:6rem;line-height:1;font-weight:700'>{best}</div>"
+        )
+        verdict = f"Prediction, {probabilities[best]:.0%} sure ({escape(whose)})"
+    else:
+        answer = (
+            f"<div data-testid='{prefix}no-answer' style='font-size:1.5rem;line-height:1.2;font-weight:600'>"
+            "No answer yet</div>"
+        )
+        verdict = (
+            f"every digit between {min(probabilities):.0%} and {probabilities[best]:.0%}, chance is 10 % "
+            f"({escape(whose)})"
+        )
     return (
         f"<div data-testid='{prefix}reading' style='display:flex;flex-wrap:wrap;align-items:center;gap:0.5rem 1.5rem'>"
         "<figure style='margin:0'>"
         f"<img src='{digit_url}' alt='the digit as the network sees it' "
         "style='display:block;width:140px;height:140px;max-width:none;object-fit:fill;image-rendering:pixelated'>"
         "<figcaption style='font-size:0.875rem;color:gray'>What the network sees (28 x 28)</figcaption></figure>"
-        f"<div><div data-testid='{prefix}prediction' style='font-size:6rem;line-height:1;font-weight:700'>"
-        f"{prediction}</div>"
+        f"<div>{answer}"
         f"<div data-testid='{prefix}verdict' style='font-size:0.875rem;color:gray'>{verdict}</div></div></div>"
     )
 

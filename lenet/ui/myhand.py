@@ -10,7 +10,7 @@ from lenet.network.inference import Reading
 from lenet.network.model import Net
 from lenet.service.finetune import teach_my_hand
 from lenet.service.workspace import Refused, Workspace
-from lenet.ui import html, pictures, timemachine, words
+from lenet.ui import html, pictures, words
 
 SHOWN = 120  # the latest digits in the gallery; the accuracy counts them all
 
@@ -117,7 +117,6 @@ def _teach(ws: Workspace, past: bool) -> None:
     ):
         try:
             teach_my_hand(ws)
-            timemachine.reset()
             st.rerun()
         except (ValueError, Refused) as error:
             st.error(words.plain(error))

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from lenet.ui import words
+from lenet.ui import timemachine, words
 
 if TYPE_CHECKING:
     from lenet.service.workspace import Workspace
@@ -50,6 +50,8 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     if (was_training and not ws.training) or (server_was_busy and not was_training and SLOTS.busy() == (0, 0)):
         st.rerun()
     st.markdown("**Your model**")
+    if (past := timemachine.where(ws)) is not None:
+        st.caption(f"⏪ The pages show it {past} (the time machine); below is your model now.")
     st.caption(f"Source: {words.plain(status_line(ws))}")
     accuracy = ws.last_accuracy
     claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""

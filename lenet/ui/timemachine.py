@@ -1,55 +1,98 @@
-"""The time machine: a "model at step" slider, with Play, over the snapshots of the session's runs.
+"""The time machine: a "model at step" slider over the snapshots of the session's runs.
 
 The choice lives in the session, so the Sketch pad and the Architecture page show the same step;
-"now", the default, is the latest weights. Play shows the snapshots one by one, then now: each
-page run ends by waiting out its quarter second and running the page again for the next snapshot
-(`play_on`). A timer in the browser that asked for each frame stalled after a few frames when page
-runs were slow: a page that drives its own next run cannot lose one.
+"now", the default, is the latest weights. Play is not here: it animates in the browser (`replay`),
+because a page that asked the server for each frame stalled whenever the server was busy.
 """
 
-import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from lenet.ui import path
+
 if TYPE_CHECKING:
     from lenet.network.model import Net
+    from lenet.service.runs import TrainingRun
     from lenet.service.workspace import Workspace
 
 NOW = -1  # the latest weights, at the slider's right end
-FRAMES_PER_S = 4
 STATE = "time_machine"
 
 
-def _state() -> dict:
-    return st.session_state.setdefault(STATE, {"run": None, "step": NOW, "playing": False, "shown_at": 0.0})
+@dataclass(frozen=True)
+class Moment:
+    """The model a page shows: the latest weights, or a snapshot's, with the sentence that says which."""
+
+    model: "Net"
+    run: "TrainingRun | None"  # the run the slider moves through, None before any has snapshots
+    step: int = NOW
+    past: str | None = None  # the sentence that says it is the past; None for now
+
+    @property
+    def in_past(self) -> bool:
+        return self.past is not None
 
 
-def reset() -> None:
-    """Back to the latest weights of the latest run: a new run has started."""
-    st.session_state.pop(STATE, None)
+def _state(ws: "Workspace") -> dict:
+    """The slider's run and step; back to the latest weights of the latest run once a new run starts."""
+    newest = ws.run.id if ws.run is not None else None
+    state = st.session_state.get(STATE)
+    if state is None or state["newest"] != newest:
+        state = st.session_state[STATE] = {"run": None, "step": NOW, "model": None, "newest": newest}
+    return state
 
 
-def _label(step: int) -> str:
+def label(step: int) -> str:
     return "now" if step == NOW else f"{step:,}"
 
 
-def choose(ws: "Workspace") -> tuple["Net", str | None]:
-    """Draw the controls; return the model the page shows and, when it is from the past, a sentence
-    that says so."""
-    state = _state()
-    runs = [run for run in ws.runs if run.snapshot_steps()]
+def _runs(ws: "Workspace") -> list["TrainingRun"]:
+    return [run for run in ws.runs if run.snapshot_steps()]
+
+
+def moment(ws: "Workspace") -> Moment:
+    """What the time machine points at now, without drawing anything (a fragment asks again)."""
+    state, runs = _state(ws), _runs(ws)
     if not runs:
-        st.caption("⏪ Time machine: train a run on the Train page, then come back here to see the model at any step.")
-        return ws.inference_model(), None
-    by_id = {run.id: run for run in runs}
-    run = by_id.get(state["run"]) or runs[-1]
+        return Moment(ws.inference_model(), None)
+    run = next((r for r in runs if r.id == state["run"]), runs[-1])
     steps = run.snapshot_steps()
     if state["step"] not in steps:
-        state["step"], state["playing"] = NOW, False
-    playing = state["playing"]
+        state["step"] = NOW
+    if state["step"] == NOW:
+        return Moment(ws.inference_model(), run)
+    snapshot = run.snapshot_at(state["step"])
+    cached = state["model"]
+    if cached is None or cached[0] != (run.id, snapshot.step):
+        cached = state["model"] = ((run.id, snapshot.step), snapshot.model())  # one model per step, not per run
+    model = cached[1]
+    facts = [f"{snapshot.accuracy:.0%} right on the 1,000 test digits"] if snapshot.accuracy is not None else []
+    if (hand := ws.hand_accuracy(model)) is not None:
+        facts.append(f"{hand.right} of your {hand.total} digits")
+    then = f" ({' and '.join(facts)} then)" if facts else ""
+    return Moment(
+        model,
+        run,
+        snapshot.step,
+        f"**The past**: your model after {snapshot.step:,} of {run.label}'s {steps[-1]:,} steps{then}. "
+        "Every figure on this page is that model's; move the slider to *now* for its latest weights.",
+    )
+
+
+def choose(ws: "Workspace") -> Moment:
+    """Draw the controls; return the model the page shows."""
+    runs = _runs(ws)
+    if not runs:
+        st.caption("⏪ Time machine: train a run on the Train page, then come back here to see the model at any step.")
+        return moment(ws)
+    now = moment(ws)
+    run, state = now.run, _state(ws)
+    steps = run.snapshot_steps()
+    by_id = {r.id: r for r in runs}
     with st.container(border=True):
-        which, slider, play = st.columns([2, 8, 2], vertical_alignment="bottom")
+        which, slider = st.columns([2, 10], vertical_alignment="bottom")
         if len(runs) > 1:
             st.session_state["time_machine_run"] = run.id
             which.selectbox(
@@ -58,6 +101,7 @@ def choose(ws: "Workspace") -> tuple["Net", str | None]:
                 format_func=lambda run_id: by_id[run_id].label,
                 key="time_machine_run",
                 on_change=_pick_run,
+                args=(ws,),
             )
         else:
             which.markdown(f"**{run.label}**")
@@ -66,31 +110,14 @@ def choose(ws: "Workspace") -> tuple["Net", str | None]:
         slider.select_slider(
             "Model at step",
             [*steps, NOW],
-            format_func=_label,
+            format_func=label,
             key=key,
             on_change=_moved,
-            args=(key,),
-            help="Your model as it was after that many steps of the run; now is its latest weights.",
+            args=(ws, key),
+            help="Your model as it was after that many steps of the run; now is its latest weights. "
+            "Every figure on the page follows it.",
         )
-        play.button(
-            "⏸ Pause" if playing else "▶ Play",
-            on_click=_pause if playing else _play,
-            args=() if playing else (steps,),
-            width="stretch",
-        )
-    state["frames"] = steps
-    if state["step"] == NOW:
-        return ws.inference_model(), None
-    snapshot = run.snapshot_at(state["step"])
-    model = snapshot.model()
-    facts = [f"{snapshot.accuracy:.0%} right on the 1,000 test digits"] if snapshot.accuracy is not None else []
-    if (hand := ws.hand_accuracy(model)) is not None:
-        facts.append(f"{hand.right} of your {hand.total} digits")
-    then = f" ({' and '.join(facts)} then)" if facts else ""
-    return model, (
-        f"**The past**: your model after {snapshot.step:,} of {run.label}'s {steps[-1]:,} steps{then}. "
-        "Move the slider to *now* for its latest weights."
-    )
+    return now
 
 
 def banner(past: str | None) -> None:
@@ -101,33 +128,20 @@ def banner(past: str | None) -> None:
         slot.warning(past, icon="⏪")
 
 
-def _pick_run() -> None:
-    state = _state()
-    state["run"], state["step"], state["playing"] = st.session_state["time_machine_run"], NOW, False
+def where(ws: "Workspace") -> str | None:
+    """For the sidebar: which past the pages show, None at now."""
+    state = _state(ws)
+    if state["step"] == NOW:
+        return None
+    run = next((r for r in _runs(ws) if r.id == state["run"]), None) or (_runs(ws) or [None])[-1]
+    return None if run is None else f"after {state['step']:,} steps of {run.label}"
 
 
-def _moved(key: str) -> None:
-    state = _state()
-    state["step"], state["playing"] = st.session_state[key], False
+def _pick_run(ws: "Workspace") -> None:
+    state = _state(ws)
+    state["run"], state["step"] = st.session_state["time_machine_run"], NOW
 
 
-def _play(steps: list[int]) -> None:
-    state = _state()
-    at = steps.index(state["step"]) if state["step"] in steps[:-1] else 0
-    state["step"], state["playing"], state["shown_at"] = steps[at], True, time.monotonic()
-
-
-def _pause() -> None:
-    _state()["playing"] = False
-
-
-def play_on() -> None:
-    """The last call of a page that shows the time machine: while playing, wait out the frame's quarter
-    second, move to the next snapshot (after the last, to now) and run the page again for it."""
-    state = _state()
-    if not state["playing"]:
-        return
-    time.sleep(max(0.0, state["shown_at"] + 1 / FRAMES_PER_S - time.monotonic()))
-    later = [step for step in state.get("frames", []) if step > state["step"]]
-    state["step"], state["playing"], state["shown_at"] = (later or [NOW])[0], bool(later), time.monotonic()
-    st.rerun()
+def _moved(ws: "Workspace", key: str) -> None:
+    _state(ws)["step"] = st.session_state[key]
+    path.mark("replay")

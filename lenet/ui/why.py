@@ -13,19 +13,23 @@ from lenet.network.data import from_network_input, load_mnist, to_pixels
 from lenet.network.inference import OutputNotFinite, Reading
 from lenet.network.model import Net
 from lenet.service.workspace import Workspace
-from lenet.ui import html, lesson, pictures, words
+from lenet.ui import html, lesson, path, pictures, words
+from lenet.ui.timemachine import Moment
 
 TABS = ("Where it looked", "What it finds alike", "What if", "Fool it", "Teach it")
 NEIGHBOURS = 8
 
 
-def panels(ws: Workspace, model: Net, reading: Reading, past: bool = False) -> None:
+def panels(ws: Workspace, moment: Moment, reading: Reading) -> None:
     """All five as tabs under the prediction; only the open one is computed and sent. All five sent
     every run put plotly's script (the what-if chart) before the first prediction of each browser
     tab: mouse-up to prediction went from 0.8 to 1.6 s in the classroom scenario.
     For a model of the past (the time machine), the look-alikes and the lesson wait for the latest weights."""
+    model, past = moment.model, moment.in_past
+    if st.session_state.get("why_tab", TABS[0]) != TABS[0]:  # a tab the learner opened
+        path.mark("why")
     draw = (
-        lambda: where_it_looked(model, reading),
+        lambda: where_it_looked(model, reading, _reference(moment)),
         lambda: _latest_only("The training digits it finds alike") if past else what_it_finds_alike(ws, model, reading),
         lambda: what_if_panel(model, reading),
         lambda: fool_it(model, reading),
@@ -49,14 +53,25 @@ def start_working_out(ws: Workspace, model: Net) -> None:
             REPRESENTATIONS.lookup(model)
 
 
-def where_it_looked(model: Net, reading: Reading) -> None:
+def _reference(moment: Moment) -> Net | None:
+    """The model whose evidence sets the colour scale of a run's steps: the run's last snapshot, so a
+    random network's faint evidence looks faint beside a trained one's; None at now."""
+    if not moment.in_past or moment.run is None:
+        return None
+    return moment.run.view().snapshots[-1].model()
+
+
+def where_it_looked(model: Net, reading: Reading, reference: Net | None = None) -> None:
+    """Integrated gradients for the answer and the runner-up, on one colour scale: their own largest value,
+    or, for a step of a run's past, that of the run's last snapshot on the same digits, so every step
+    of the run shares it."""
     digits = {reading.prediction: "its answer", reading.runner_up: "the runner-up"}
     try:
         shares = evidence(model, reading.x, tuple(digits))
+        scale = pictures.full_scale(shares if reference is None else evidence(reference, reading.x, tuple(digits)))
     except OutputNotFinite as error:
         st.warning(words.plain(error))
         return
-    scale = pictures.full_scale(shares)  # one scale for both maps, so they compare
     st.markdown(
         html.gallery(
             [
@@ -74,7 +89,13 @@ def where_it_looked(model: Net, reading: Reading) -> None:
     st.caption(
         "Red pixels raised the digit's score, blue ones lowered it; the stronger the colour, the bigger the push. "
         "Each map adds up to how much more the digit scores on your drawing than on a blank canvas "
-        "(integrated gradients: the score's slope, averaged from black to your drawing, times each pixel's ink)."
+        "(integrated gradients: the score's slope, averaged from black to your drawing, times each pixel's ink). "
+        + (
+            f"Full colour = ±{scale:.3g}, the largest push of the run's last weights: every step of the run "
+            "shares this scale, so faint means weak."
+            if reference is not None
+            else f"Full colour = ±{scale:.3g}, the largest push here."
+        )
     )
 
 
@@ -159,12 +180,11 @@ def what_if_panel(model: Net, reading: Reading) -> None:
         )
     changed = what_if(model, reading.digit, settings, swept)
     with result:
-        prediction = int(changed.probabilities.argmax())
         st.markdown(
             html.reading(
                 pictures.data_url(changed.digit.numpy()),
-                prediction,
-                f"{changed.probabilities[prediction]:.0%} sure, for the digit changed as the sliders say",
+                changed.probabilities.tolist(),
+                "for the digit changed as the sliders say",
                 "whatif-",
             ),
             unsafe_allow_html=True,
