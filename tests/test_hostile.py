@@ -203,9 +203,8 @@ def read_canvas_payloads(payloads: list) -> None:
     from lenet.ui.canvas import received
 
     outcomes = []
-    for payload in payloads:
+    for strokes, payload in payloads:
         try:
-            strokes = {"objects": [{"type": "path"}] if payload is not None else []}  # None: a cleared canvas
             image = received(CanvasResult(strokes, payload, True))
             outcomes.append(None if image is None else list(image.shape))
         except NotADigit as error:
@@ -220,13 +219,23 @@ def test_what_the_canvas_sends_is_read_and_anything_else_is_not_a_digit():
     ImageDraw.Draw(canvas).line([(280, 80), (280, 480)], fill=(255, 255, 255, 255), width=40)
     drawn = "data:image/png;base64," + base64.b64encode(png(canvas)).decode()
     bomb = "data:image/png;base64," + base64.b64encode(png(Image.new("1", (6000, 6000)))).decode()
+    blank = "data:image/png;base64," + base64.b64encode(png(Image.new("RGBA", (560, 560), (0, 0, 0, 255)))).decode()
     hostile = ["data:text/plain;base64,aGVsbG8=", "no data url", "data:image/png;base64,!!!", 12, {"a": 1}, bomb]
-    at = AppTest.from_function(read_canvas_payloads, args=([drawn, None, *hostile],), default_timeout=60)
+    stroke = {"objects": [{"type": "path"}]}
+    sent = [
+        (stroke, drawn),  # a drawing: read and kept
+        (stroke, None),  # a canvas just mounted again, showing the kept strokes: the kept drawing
+        *[(stroke, payload) for payload in hostile],  # refused, and nothing of them kept
+        (stroke, None),  # still the drawing
+        ({"objects": []}, blank),  # cleared
+        (stroke, None),  # nothing kept any more
+    ]
+    at = AppTest.from_function(read_canvas_payloads, args=(sent,), default_timeout=60)
     at.run()
     assert not at.exception
-    read, nothing, *refused = at.session_state["outcomes"]
+    read, kept, *refused, still, cleared, gone = at.session_state["outcomes"]
     print("\ncanvas payloads that are not a canvas's PNG:", refused)
-    assert read == [560, 560, 4] and nothing is None
+    assert read == kept == still == [560, 560, 4] and cleared is None and gone is None
     assert all(str(outcome).startswith("refused: ") for outcome in refused)
     assert not any("BytesIO" in outcome or "0x" in outcome for outcome in refused)
 
@@ -402,3 +411,38 @@ def test_a_hostile_set_of_digits_is_refused_or_read_without_the_memory_it_claims
     print(f"\na {len(raw) / 1e3:.0f} KB set of digits: {said}; peak +{grown:.1f} MB")
     assert said == "read torch.Size([3, 28, 28])" if reason is None else reason in said
     assert grown < 50
+
+
+def deeply_nested(depth: int) -> list:
+    nested: list = []
+    for _ in range(depth):
+        nested = [nested]
+    return nested
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        None,
+        12,
+        "objects",
+        {"objects": "x"},
+        {"objects": []},
+        {"objects": [{"type": "path"}] * 201},
+        {"objects": [{"type": "path", "path": "M" * 300_000}]},
+        {"objects": [{"type": "path", "path": deeply_nested(100_000)}]},
+        {"objects": [{"type": "path", "left": float("nan")}]},
+    ],
+    ids=["none", "number", "text", "objects-not-a-list", "empty", "too-many", "too-long", "too-deep", "nan"],
+)
+def test_strokes_no_canvas_sends_are_never_kept_to_draw_again(strokes):
+    from lenet.ui.canvas import _bounded
+
+    assert _bounded(strokes) is None
+
+
+def test_a_canvas_s_strokes_are_kept_as_sent():
+    from lenet.ui.canvas import _bounded
+
+    strokes = {"objects": [{"type": "path", "path": [["M", 70, 60], ["L", 210, 60]], "strokeWidth": 20}]}
+    assert _bounded(strokes) == strokes

@@ -275,6 +275,49 @@ def recorded_slider(page) -> list[str]:
     return page.evaluate("() => window.sliderValues")
 
 
+def record_replay(page) -> None:
+    """Record, in the page itself, every frame the Sketch pad's replay ("your digit through training")
+    shows, by its title ("after 64 steps: ...", "now: ..."), as often as the browser can."""
+    page.evaluate(
+        r"""() => {
+            window.replayFrames = [];
+            clearInterval(window.replayRecorder);
+            window.replayRecorder = setInterval(() => {
+                const title = document.querySelector('.st-key-journey .gtitle')?.textContent;
+                const frame = title?.match(/^(?:after ([\d,]+) steps|now):/);
+                const name = frame && (frame[1] ?? 'now');
+                if (name && name !== window.replayFrames.at(-1)) window.replayFrames.push(name);
+            }, 5);
+        }"""
+    )
+
+
+def recorded_replay(page) -> list[str]:
+    return page.evaluate("() => window.replayFrames")
+
+
+def play_replay(page, timeout_s: float) -> tuple[list[str], float]:
+    """Press the replay's Play from its first frame: the frames shown until now (or `timeout_s`), and when
+    now was reached (None if it was not)."""
+    record_replay(page)
+    page.locator(".st-key-journey").get_by_text("▶ Play").click()
+    started = time.perf_counter()
+    while (shown := recorded_replay(page))[-1:] != ["now"] and time.perf_counter() - started < timeout_s:
+        page.wait_for_timeout(20)
+    return shown, (time.perf_counter() - started) if shown[-1:] == ["now"] else None
+
+
+@contextlib.contextmanager
+def busy_core():
+    """Another process keeping one core busy the whole time, as a shared server's neighbours do."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def set_training(page, images: str | None = None, epochs: int | None = None, batch_size: int | None = None) -> None:
     """Fill in the Train page's form as a person does: the choices picked, the epochs typed."""
     choices = [("Training images", images), ("Batch size", None if batch_size is None else str(batch_size))]

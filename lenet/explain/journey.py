@@ -36,12 +36,14 @@ class Journey:
 @torch.inference_mode()
 def journey(snapshots: Sequence[Snapshot], x: torch.Tensor, now: Net) -> Journey:
     """How each snapshot, then `now`, reads the network input `x` (1, 1, 32, 32)."""
-    net = Net().eval()
-    names = [name for name, _ in net.named_parameters()]
-    stacked = {name: torch.stack([s.weights[name].float() for s in snapshots]) for name in names}
-    read = vmap(lambda weights: functional_call(net, weights, (x,)))
-    logits = read(stacked)[:, 0] if snapshots else torch.empty(0, 10)
-    scores = torch.cat([logits, now(x)])
+    scores = now(x)
+    if snapshots:
+        net = Net().eval()
+        stacked = {
+            name: torch.stack([s.weights[name].float() for s in snapshots]) for name, _ in net.named_parameters()
+        }
+        logits = vmap(lambda weights: functional_call(net, weights, (x,)))(stacked)[:, 0]
+        scores = torch.cat([logits, scores])
     probabilities = torch.nan_to_num(scores.softmax(1), nan=0.0).numpy()
     probabilities.setflags(write=False)
     return Journey((*[s.step for s in snapshots], -1), probabilities)
