@@ -4,7 +4,7 @@ import streamlit as st
 
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.preprocess import NotADigit, read_image
-from lenet.ui import canvas, frame, html, myhand, path, pictures, replay, timemachine, why, words
+from lenet.ui import canvas, frame, html, myhand, path, pictures, replay, session, timemachine, why, words
 
 BRUSH_PX = 20
 ws = frame.page("Sketch pad", "✏️")
@@ -17,6 +17,7 @@ timemachine.banner(timemachine.choose(ws).past)
 def drawing_and_reading() -> None:
     """Everything that depends on the drawing: a stroke reruns only this, not the sidebar or the controls
     above (mouse-up to prediction in a busy class, docs/measurements)."""
+    session.redraw_if_changed()  # a lesson or a labelled digit: the sidebar too
     moment = timemachine.moment(ws)
     model = moment.model
     draw, result = st.columns([1, 1], gap="large")

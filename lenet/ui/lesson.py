@@ -16,6 +16,7 @@ def _teach(label: int, lr: float, x: torch.Tensor) -> None:
     try:
         lesson = session.workspace().teach(x, label, lr)
         st.session_state.lesson = lesson, pictures.data_url(from_network_input(x)[0].numpy())
+        session.changed()
     except Refused as error:
         st.session_state.lesson_refused = str(error)
 
@@ -24,6 +25,7 @@ def _undo() -> None:
     try:
         session.workspace().undo_lesson()
         st.session_state.pop("lesson", None)
+        session.changed()
     except Refused as error:
         st.session_state.lesson_refused = str(error)
 

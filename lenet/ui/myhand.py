@@ -10,7 +10,7 @@ from lenet.network.inference import Reading
 from lenet.network.model import Net
 from lenet.service.finetune import teach_my_hand
 from lenet.service.workspace import Refused, Workspace
-from lenet.ui import html, pictures, words
+from lenet.ui import html, pictures, session, words
 
 SHOWN = 120  # the latest digits in the gallery; the accuracy counts them all
 
@@ -40,9 +40,16 @@ def _your_digits(ws: Workspace, model: Net, reading: Reading | None, past: bool)
     _teach(ws, past)
 
 
+def _then_redraw(change, *args: object) -> None:
+    """A change to the learner's digits, which the sidebar counts too."""
+    change(*args)
+    session.changed()
+
+
 def _add(ws: Workspace, reading: Reading, key: str) -> None:
     try:
         ws.digits.add(reading.digit, st.session_state[key])
+        session.changed()
     except SetFull as error:
         st.session_state["my_digits_error"] = str(error)
 
@@ -77,8 +84,8 @@ def _the_set(ws: Workspace, model: Net) -> None:
     )
     which, delete, clear = st.columns([1, 1, 1], vertical_alignment="bottom")
     number = which.selectbox("Digit #", range(1, read.total + 1), index=read.total - 1)
-    delete.button("Delete it", on_click=ws.digits.remove, args=(number - 1,))
-    clear.button("Clear all", on_click=ws.digits.clear)
+    delete.button("Delete it", on_click=_then_redraw, args=(ws.digits.remove, number - 1))
+    clear.button("Clear all", on_click=_then_redraw, args=(ws.digits.clear,))
 
 
 def _keep(ws: Workspace) -> None:

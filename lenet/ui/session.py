@@ -69,6 +69,21 @@ def start_again(run: "TrainingRun", **changes: object) -> None:
     workspace().start(config)
 
 
+CHANGED = "model_changed"
+
+
+def changed() -> None:
+    """A callback changed the model or the learner's digits: the sidebar and every part of the page must
+    be redrawn, not only the fragment the click came from (`redraw_if_changed`)."""
+    st.session_state[CHANGED] = True
+
+
+def redraw_if_changed() -> None:
+    """First thing in a fragment whose callbacks call `changed`: run the whole page instead."""
+    if st.session_state.pop(CHANGED, False):
+        st.rerun()
+
+
 def session_liveness() -> Callable[[], bool]:
     """Whether this browser session is still connected, callable from the training thread."""
     context = get_script_run_ctx()
