@@ -18,6 +18,7 @@ import torch
 
 from benchmarks.why import canvas_image
 from lenet.explain.evidence import evidence
+from lenet.explain.journey import journey
 from lenet.network.data import load_mnist
 from lenet.network.inference import read_digit
 from lenet.network.model import Net
@@ -121,6 +122,26 @@ def frame_seconds(snapshots: list[Snapshot], digits: int = 10) -> list[float]:
     return times
 
 
+def replay_seconds(snapshots: list[Snapshot], digits: int = 10) -> list[float]:
+    """Server time of Play's frames for one drawing: every snapshot (padded to the most a run keeps) and
+    now reading it in one batched pass, the animated figure built and serialised as Streamlit sends it."""
+    from lenet.network.inference import NO_ANSWER_BELOW
+    from lenet.ui.replay import FRAMES_PER_S, journey_chart
+
+    kept = (snapshots * MAX_SNAPSHOTS)[:MAX_SNAPSHOTS]
+    kept = [Snapshot(step, s.weights) for step, s in enumerate(kept)]
+    now = snapshots[-1].model()
+    mnist = load_mnist()
+    times = []
+    for i in range(digits):
+        x = read_digit(now, canvas_image(mnist.test_images[i, 0, 2:-2, 2:-2]), min_extent_px=40).x
+        start = time.perf_counter()
+        seen = journey(kept, x, now)
+        journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S).to_json()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.time_machine", description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=3)
@@ -148,6 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     _, _, snapshots = one_run(config, snapshots=True)
     measure = probe_seconds(snapshots)
     frames = frame_seconds(snapshots)
+    replays = replay_seconds(snapshots)
     steps = plan(3 * 468, 468)
     summary = {
         "as_the_app_trains": app,
@@ -156,6 +178,9 @@ def main(argv: list[str] | None = None) -> dict:
         "frame_seconds_median": round(statistics.median(frames), 4),
         "frame_seconds_slowest": round(max(frames), 4),
         "frames_timed": len(frames),
+        "replay_seconds_median": round(statistics.median(replays), 4),
+        "replay_seconds_slowest": round(max(replays), 4),
+        "replay_snapshots": MAX_SNAPSHOTS,
         "fast_preset_3_epochs": {"snapshots": len(steps), "megabytes": round(len(steps) * SNAPSHOT_BYTES / 1e6, 2)},
         "most_per_run": {"snapshots": MAX_SNAPSHOTS, "megabytes": round(MAX_SNAPSHOTS * SNAPSHOT_BYTES / 1e6, 2)},
     }
@@ -167,6 +192,10 @@ def main(argv: list[str] | None = None) -> dict:
         + f"; probe {measure * 1e3:.0f} ms a snapshot\n"
         f"a time-machine frame: median {summary['frame_seconds_median'] * 1e3:.0f} ms, "
         f"slowest {summary['frame_seconds_slowest'] * 1e3:.0f} ms of server time ({len(frames)} frames)\n"
+        f"Play's frames for one drawing ({MAX_SNAPSHOTS} snapshots and now, the figure built and serialised): "
+        f"median {summary['replay_seconds_median'] * 1e3:.0f} ms, "
+        f"slowest {summary['replay_seconds_slowest'] * 1e3:.0f} ms of server time, once "
+        f"(a page run per frame was {MAX_SNAPSHOTS + 1} x the frame above)\n"
         f"memory: the fast preset's 3 epochs keep {len(steps)} snapshots, "
         f"{summary['fast_preset_3_epochs']['megabytes']} MB; a run keeps at most {MAX_SNAPSHOTS}, "
         f"{summary['most_per_run']['megabytes']} MB"

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import DIGITS, PAGES, Server, draw, in_chromium, log_errors, report, wait_idle, watch
+from browser import DIGITS, IDLE, PAGES, Server, draw, in_chromium, log_errors, report, wait_idle, watch
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -56,13 +56,21 @@ def spread(values: list[float]) -> dict:
 
 
 def draw_and_read(page, digit: str) -> float:
-    """Draw `digit` on the Sketch pad: seconds from the last mouse-up to a prediction (any digit: a
-    model training from scratch may not read it yet), then waits for the "why" panel under it."""
+    """Draw `digit` on the Sketch pad: seconds from the last mouse-up to what the model reads (any digit,
+    or "no answer yet": a model training from scratch may not read it yet), then waits for the "why"
+    panel under it. The drawing of a visit before is still there: cleared first, as a learner would."""
     page.locator("canvas.upper-canvas").scroll_into_view_if_needed()
+    page.wait_for_selector(IDLE)
+    for _ in range(20):  # a click while the kept strokes load again can be lost
+        if not page.get_by_test_id("reading").count():
+            break
+        page.get_by_role("button", name="Reset canvas & history").click()
+        page.wait_for_timeout(300)
+        page.wait_for_selector(IDLE, timeout=60_000)
     page.wait_for_timeout(300)
     draw(page, DIGITS[digit])
     started = time.perf_counter()
-    page.get_by_test_id("prediction").wait_for(timeout=60_000)
+    page.get_by_test_id("reading").wait_for(timeout=60_000)
     seconds = time.perf_counter() - started
     page.get_by_test_id("attributions").wait_for(timeout=60_000)
     return seconds

@@ -71,7 +71,8 @@ def _set_apart(views: Sequence[RunRecord]) -> list[tuple[str, list[str]]]:
 
 def names(views: Sequence[RunRecord], most: int = 2) -> list[str]:
     """Each run's name with what sets it apart from the others ("run 2: learning rate 0.01"): the choices
-    that differ among them (the preset only when nothing else does), at most `most` of them."""
+    that differ among them (the preset only when nothing else does), at most `most` of them; where
+    nothing differs, where each started."""
     differ = [(what, values) for what, values in _set_apart(views) if len(set(values)) > 1]
     if len(differ) > 1:
         differ = [(what, values) for what, values in differ if what != "Preset"]
@@ -80,7 +81,7 @@ def names(views: Sequence[RunRecord], most: int = 2) -> list[str]:
     return [
         f"{view.label}: " + ", ".join(f"{what.lower()} {values[i]}" for what, values in shown) + more
         if shown
-        else view.label
+        else f"{view.label}: {view.start}"
         for i, view in enumerate(views)
     ]
 

@@ -2,9 +2,11 @@
 finds alike, what if the digit changed, how little fools it, and one SGD step on the drawing."""
 
 import contextlib
+import hashlib
 import math
 
 import streamlit as st
+import torch
 
 from lenet.explain.evidence import evidence, fool, nearest_training_digits, smallest_fooling_epsilon
 from lenet.explain.likeness import REPRESENTATIONS, RepresentationsUnavailable
@@ -29,7 +31,7 @@ def panels(ws: Workspace, moment: Moment, reading: Reading) -> None:
     if st.session_state.get("why_tab", TABS[0]) != TABS[0]:  # a tab the learner opened
         path.mark("why")
     draw = (
-        lambda: where_it_looked(model, reading, _reference(moment)),
+        lambda: where_it_looked(model, reading, _shared_scale(moment, reading)),
         lambda: _latest_only("The training digits it finds alike") if past else what_it_finds_alike(ws, model, reading),
         lambda: what_if_panel(model, reading),
         lambda: fool_it(model, reading),
@@ -53,22 +55,33 @@ def start_working_out(ws: Workspace, model: Net) -> None:
             REPRESENTATIONS.lookup(model)
 
 
-def _reference(moment: Moment) -> Net | None:
-    """The model whose evidence sets the colour scale of a run's steps: the run's last snapshot, so a
-    random network's faint evidence looks faint beside a trained one's; None at now."""
-    if not moment.in_past or moment.run is None:
+SCALE = "why_scale"  # the colour scale of the run's steps for the drawing, and what it was worked out for
+
+
+def _shared_scale(moment: Moment, reading: Reading) -> float | None:
+    """The colour scale every step of the moment's run shares on this drawing: the largest push of the
+    run's last snapshot for its own answer and runner-up, so a random network's faint evidence looks
+    faint beside a trained one's; None without a run."""
+    snapshots = moment.run.view().snapshots if moment.run is not None else ()
+    if not snapshots:
         return None
-    return moment.run.view().snapshots[-1].model()
+    key = (moment.run.id, snapshots[-1].step, hashlib.sha1(reading.x.numpy().tobytes()).hexdigest())
+    cached = st.session_state.get(SCALE)
+    if cached is None or cached[0] != key:
+        reference = snapshots[-1].model()
+        with torch.inference_mode():
+            top = reference(reading.x)[0].topk(2).indices.tolist()
+        cached = st.session_state[SCALE] = (key, pictures.full_scale(evidence(reference, reading.x, tuple(top))))
+    return cached[1]
 
 
-def where_it_looked(model: Net, reading: Reading, reference: Net | None = None) -> None:
+def where_it_looked(model: Net, reading: Reading, shared_scale: float | None = None) -> None:
     """Integrated gradients for the answer and the runner-up, on one colour scale: their own largest value,
-    or, for a step of a run's past, that of the run's last snapshot on the same digits, so every step
-    of the run shares it."""
+    or, with a run, the one every step of the run shares (`_shared_scale`)."""
     digits = {reading.prediction: "its answer", reading.runner_up: "the runner-up"}
     try:
         shares = evidence(model, reading.x, tuple(digits))
-        scale = pictures.full_scale(shares if reference is None else evidence(reference, reading.x, tuple(digits)))
+        scale = pictures.full_scale(shares) if shared_scale is None else shared_scale
     except OutputNotFinite as error:
         st.warning(words.plain(error))
         return
@@ -93,7 +106,7 @@ def where_it_looked(model: Net, reading: Reading, reference: Net | None = None) 
         + (
             f"Full colour = ±{scale:.3g}, the largest push of the run's last weights: every step of the run "
             "shares this scale, so faint means weak."
-            if reference is not None
+            if shared_scale is not None
             else f"Full colour = ±{scale:.3g}, the largest push here."
         )
     )
