@@ -30,8 +30,8 @@ st.caption(
 with st.expander("For a teacher: one link for a class"):
     st.markdown(
         "Share this page's address. Each student gets a model of their own; nothing one does reaches "
-        "another. Let the class follow the five steps (about 15 minutes): a first run from scratch takes "
-        "about a minute, and when many train at once the server has them take turns, and each Train page "
-        "says when theirs goes on. Ask them to compare their run with a neighbour's with the same start "
-        "seed: the same seed gives bit for bit the same first weights."
+        "another. Let the class follow the five steps. When many train at once the server has the runs take "
+        "turns, and each Train page says when theirs goes on (1 epoch on 10,000 digits is the quickest "
+        "useful run). Ask them to compare their run with a neighbour's with the same start seed: the same "
+        "seed gives bit for bit the same first weights."
     )
