@@ -752,7 +752,11 @@ def test_two_runs_from_the_same_start_seed_are_compared_side_by_side(server, pag
     screenshot(page, "runs-compared", compared)
 
     # Start again, with nothing touched: it trains what the form shows, the first run's settings and start
+    page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE)
+    assert not page.get_by_test_id("stAlertContentError").all_inner_texts()  # Start was not refused
     table = page.get_by_test_id("run-settings")  # runs 2 and 3, the latest two, once run 3 has ended
     playwright_api.expect(table.locator("thead")).to_contain_text("run 3", timeout=120_000)
     page.wait_for_selector(IDLE)

@@ -56,21 +56,39 @@ def spread(values: list[float]) -> dict:
 
 
 def draw_and_read(page, digit: str) -> float:
-    """Draw `digit` on the Sketch pad: seconds from the last mouse-up to what the model reads (any digit,
-    or "no answer yet": a model training from scratch may not read it yet), then waits for the "why"
-    panel under it. The drawing of a visit before is still there: cleared first, as a learner would."""
+    """Draw `digit` on the Sketch pad: seconds from the last stroke's mouse-up to what the model reads of
+    the whole digit (any digit, or "no answer yet": a model training from scratch may not read it yet),
+    then waits for the "why" panel under it. The drawing of a visit before is still there: cleared
+    first, as a learner would; a reading that came before the last mouse-up is never timed."""
     page.locator("canvas.upper-canvas").scroll_into_view_if_needed()
     page.wait_for_selector(IDLE)
+    reading = page.get_by_test_id("reading")
     for _ in range(20):  # a click while the kept strokes load again can be lost
-        if not page.get_by_test_id("reading").count():
+        if not reading.count():
             break
         page.get_by_role("button", name="Reset canvas & history").click()
         page.wait_for_timeout(300)
         page.wait_for_selector(IDLE, timeout=60_000)
+    if reading.count():
+        raise AssertionError("the drawing kept from the last visit could not be cleared")
     page.wait_for_timeout(300)
-    draw(page, DIGITS[digit])
+    *first, last = DIGITS[digit]
+    draw(page, first)
+    if first:  # the first strokes' reading: the last stroke's must replace it
+        reading.wait_for(timeout=60_000)
+        page.wait_for_selector(IDLE, timeout=60_000)
+    before = reading.locator("img").get_attribute("src") if reading.count() else None
+    draw(page, [last])
     started = time.perf_counter()
-    page.get_by_test_id("reading").wait_for(timeout=60_000)
+    page.wait_for_function(
+        """before => {
+            const img = document.querySelector('[data-testid="reading"] img');
+            return img !== null && img.getAttribute('src') !== before;
+        }""",
+        arg=before,
+        timeout=60_000,
+        polling=10,
+    )
     seconds = time.perf_counter() - started
     page.get_by_test_id("attributions").wait_for(timeout=60_000)
     return seconds

@@ -1,5 +1,7 @@
 """What the model makes of one digit: its probabilities and what its convolution layers see."""
 
+import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +35,11 @@ class Reading:
     @property
     def prediction(self) -> int:
         return int(self.probabilities.argmax())
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The network input's digest: what caches of work done for one drawing are keyed by."""
+        return hashlib.sha1(self.x.numpy().tobytes()).hexdigest()
 
     @property
     def answered(self) -> bool:

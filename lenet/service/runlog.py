@@ -55,7 +55,7 @@ class RunLog:
         return cls([TrainingRun.ended(record) for record in records])
 
 
-def _set_apart(views: Sequence[RunRecord]) -> list[tuple[str, list[str]]]:
+def _set_apart(views: Sequence[RunRecord | TrainingRun]) -> list[tuple[str, list[str]]]:
     """What a learner chose for each run: where it started, and every setting."""
     return [
         ("Start", [view.start for view in views]),
@@ -69,7 +69,7 @@ def _set_apart(views: Sequence[RunRecord]) -> list[tuple[str, list[str]]]:
     ]
 
 
-def names(views: Sequence[RunRecord], most: int = 2) -> list[str]:
+def names(views: Sequence[RunRecord | TrainingRun], most: int = 2) -> list[str]:
     """Each run's name with what sets it apart from the others ("run 2: learning rate 0.01"): the choices
     that differ among them (the preset only when nothing else does), at most `most` of them; where
     nothing differs, where each started."""

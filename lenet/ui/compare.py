@@ -26,7 +26,7 @@ def your_runs(ws: Workspace) -> None:
         "checkpoint takes the runs with it."
     )
     by_id = {run.id: run for run in runs}
-    named = dict(zip(by_id, names([run.view() for run in runs]), strict=True))
+    named = dict(zip(by_id, names(runs), strict=True))
     chosen = [run_id for run_id in st.session_state.get("compared", [r.id for r in runs[-2:]]) if run_id in by_id]
     st.session_state["compare_runs"] = chosen
     st.multiselect(
@@ -74,7 +74,7 @@ def _again(ws: Workspace, runs: list[TrainingRun]) -> None:
             st.caption("A run from scratch, or from the pretrained weights, can be run again from its start.")
             return
         which, rate, batch, go = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-        named = dict(zip(startable, names([run.view() for run in startable.values()]), strict=True))
+        named = dict(zip(startable, names(list(startable.values())), strict=True))
         run = startable[
             which.selectbox(
                 "Run", list(startable), format_func=lambda run_id: f"{named[run_id]} ({startable[run_id].start})",

@@ -2,36 +2,27 @@
 batched pass, `lenet.explain.journey`); the browser animates them, so Play's pace does not depend on
 how busy the server is, and it always ends at now."""
 
-import hashlib
-
 import numpy as np
 import pandas  # noqa: F401  before plotly, as lenet/ui/charts.py says why
 import plotly.graph_objects as go
 import streamlit as st
 
-from lenet.explain.journey import Journey, journey
+from lenet.explain.journey import journey
 from lenet.network.inference import NO_ANSWER_BELOW, Reading
 from lenet.network.model import Net
 from lenet.service.runs import TrainingRun
-from lenet.ui import path
+from lenet.ui import path, session
+from lenet.ui.html import DIGIT_COLOURS
 
 FRAMES_PER_S = 4
-CACHE = "replay"  # the last journey worked out in this session, and what it was for
-
-
-def _journey(run: TrainingRun, reading: Reading, now: Net) -> Journey:
-    snapshots = run.view().snapshots
-    drawing = hashlib.sha1(reading.x.numpy().tobytes()).hexdigest()
-    key = (run.id, tuple(s.step for s in snapshots), drawing, id(now))
-    cached = st.session_state.get(CACHE)
-    if cached is None or cached[0] != key:
-        cached = st.session_state[CACHE] = (key, journey(snapshots, reading.x, now))
-    return cached[1]
+CACHE = "replay"  # the last journey worked out in this session
 
 
 def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
     """The animated chart of `run`'s snapshots reading the learner's digit, and what it says in words."""
-    seen = _journey(run, reading, now)
+    snapshots = run.kept_snapshots()
+    key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now)  # `now` by identity: never mutated
+    seen = session.last(CACHE, key, lambda: journey(snapshots, reading.x, now))
     path.mark("replay")
     st.subheader("▶ Your digit through training")
     digit = int(seen.probabilities[-1].argmax())
@@ -53,9 +44,6 @@ def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
         st.markdown("Its latest weights have no answer for your drawing yet.")
 
 
-DIGIT_COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#393b79", "#bcbd22", "#17becf",
-)  # fmt: skip
 NO_ANSWER_GREY = "rgba(128,128,128,0.6)"
 
 

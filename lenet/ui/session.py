@@ -4,7 +4,7 @@ torch takes seconds to import, so this module imports it only when a page needs 
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 
@@ -67,6 +67,18 @@ def start_again(run: "TrainingRun", **changes: object) -> None:
     config = replace(run.config, **changes)
     replace_workspace(Workspace.as_run_started(run))
     workspace().start(config)
+
+
+T = TypeVar("T")
+
+
+def last(name: str, key: object, make: Callable[[], T]) -> T:
+    """What `make` gives, kept in the session under `name` and made again only when `key` changes: work
+    a page run would otherwise repeat for the same drawing, run or step."""
+    kept = st.session_state.get(name)
+    if kept is None or kept[0] != key:
+        kept = st.session_state[name] = (key, make())
+    return kept[1]
 
 
 CHANGED = "model_changed"

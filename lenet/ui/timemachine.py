@@ -44,7 +44,7 @@ def _state(ws: "Workspace") -> dict:
     return state
 
 
-def label(step: int) -> str:
+def _label(step: int) -> str:
     return "now" if step == NOW else f"{step:,}"
 
 
@@ -52,12 +52,17 @@ def _runs(ws: "Workspace") -> list["TrainingRun"]:
     return [run for run in ws.runs if run.snapshot_steps()]
 
 
+def _run(state: dict, runs: list["TrainingRun"]) -> "TrainingRun":
+    """The run the slider moves through: the one picked, else the latest."""
+    return next((r for r in runs if r.id == state["run"]), runs[-1])
+
+
 def moment(ws: "Workspace") -> Moment:
     """What the time machine points at now, without drawing anything (a fragment asks again)."""
     state, runs = _state(ws), _runs(ws)
     if not runs:
         return Moment(ws.inference_model(), None)
-    run = next((r for r in runs if r.id == state["run"]), runs[-1])
+    run = _run(state, runs)
     steps = run.snapshot_steps()
     if state["step"] not in steps:
         state["step"] = NOW
@@ -110,7 +115,7 @@ def choose(ws: "Workspace") -> Moment:
         slider.select_slider(
             "Model at step",
             [*steps, NOW],
-            format_func=label,
+            format_func=_label,
             key=key,
             on_change=_moved,
             args=(ws, key),
@@ -130,11 +135,10 @@ def banner(past: str | None) -> None:
 
 def where(ws: "Workspace") -> str | None:
     """For the sidebar: which past the pages show, None at now."""
-    state = _state(ws)
-    if state["step"] == NOW:
+    state, runs = _state(ws), _runs(ws)
+    if state["step"] == NOW or not runs or state["step"] not in _run(state, runs).snapshot_steps():
         return None
-    run = next((r for r in _runs(ws) if r.id == state["run"]), None) or (_runs(ws) or [None])[-1]
-    return None if run is None else f"after {state['step']:,} steps of {run.label}"
+    return f"after {state['step']:,} steps of {_run(state, runs).label}"
 
 
 def _pick_run(ws: "Workspace") -> None:

@@ -2,7 +2,6 @@
 finds alike, what if the digit changed, how little fools it, and one SGD step on the drawing."""
 
 import contextlib
-import hashlib
 import math
 
 import streamlit as st
@@ -15,7 +14,7 @@ from lenet.network.data import from_network_input, load_mnist, to_pixels
 from lenet.network.inference import OutputNotFinite, Reading
 from lenet.network.model import Net
 from lenet.service.workspace import Workspace
-from lenet.ui import html, lesson, path, pictures, words
+from lenet.ui import html, lesson, path, pictures, session, words
 from lenet.ui.timemachine import Moment
 
 TABS = ("Where it looked", "What it finds alike", "What if", "Fool it", "Teach it")
@@ -55,24 +54,24 @@ def start_working_out(ws: Workspace, model: Net) -> None:
             REPRESENTATIONS.lookup(model)
 
 
-SCALE = "why_scale"  # the colour scale of the run's steps for the drawing, and what it was worked out for
+SCALE = "why_scale"  # the last colour scale of a run's steps worked out in this session
 
 
 def _shared_scale(moment: Moment, reading: Reading) -> float | None:
     """The colour scale every step of the moment's run shares on this drawing: the largest push of the
     run's last snapshot for its own answer and runner-up, so a random network's faint evidence looks
     faint beside a trained one's; None without a run."""
-    snapshots = moment.run.view().snapshots if moment.run is not None else ()
+    snapshots = moment.run.kept_snapshots() if moment.run is not None else ()
     if not snapshots:
         return None
-    key = (moment.run.id, snapshots[-1].step, hashlib.sha1(reading.x.numpy().tobytes()).hexdigest())
-    cached = st.session_state.get(SCALE)
-    if cached is None or cached[0] != key:
+
+    def scale() -> float:
         reference = snapshots[-1].model()
         with torch.inference_mode():
             top = reference(reading.x)[0].topk(2).indices.tolist()
-        cached = st.session_state[SCALE] = (key, pictures.full_scale(evidence(reference, reading.x, tuple(top))))
-    return cached[1]
+        return pictures.full_scale(evidence(reference, reading.x, tuple(top)))
+
+    return session.last(SCALE, (moment.run.id, snapshots[-1].step, reading.fingerprint), scale)
 
 
 def where_it_looked(model: Net, reading: Reading, shared_scale: float | None = None) -> None:
