@@ -193,7 +193,9 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     page.get_by_role("button", name="Start", exact=True).click()
     wait_for_chart_step(page, 0, timeout=60_000)
     assert page.get_by_text(re.compile(r"^Source: random init( \+ [\d,]+ steps here)?$")).is_visible()
-    first_loss = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData[0].y[0]")
+    first_loss = page.wait_for_function(  # the live chart redraws twice a second: read it while it is there
+        "() => document.querySelector('.js-plotly-plot')?._fullData?.[0]?.y?.[0]", timeout=30_000
+    ).json_value()
     assert 2.0 < first_loss < 2.6, f"a fresh model's first loss was {first_loss}, not about ln(10) = 2.3"
     first = latest_chart_step(page)
     wait_for_chart_step(page, first, timeout=30_000)  # the chart moves on as the run goes on
@@ -825,7 +827,7 @@ def torch_equal(a, b) -> bool:
     return torch.equal(a, b)
 
 
-EVIL = "[Session expired, log in](https:evil.example) ![x](http:127.0.0.1:9) <img src=x> www.evil.example"
+EVIL = "<b>!</b> [Session expired, log in](https:evil.example) ![x](http:127.0.0.1:9) <img src=x> www.evil.example"
 
 
 def assert_shown_as_text(page, text: str, where: str = "body") -> None:
@@ -861,7 +863,7 @@ def test_text_from_files_and_names_is_shown_as_text(server, page, tmp_path):
 
     good = checkpoint_bytes(Net())
     uploader.set_input_files([{"name": f"{EVIL}.pt", "mimeType": "application/octet-stream", "buffer": good}])
-    page.get_by_text(re.compile(r"^Source: uploaded \[Session expired")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Source: uploaded <b>!</b> \[Session expired")).wait_for(timeout=30_000)
     assert_shown_as_text(page, f"Source: uploaded {EVIL[:70]}")  # a model's origin keeps 80 characters of a name
 
     set_training(page, images="1,000", epochs=1)
@@ -873,6 +875,10 @@ def test_text_from_files_and_names_is_shown_as_text(server, page, tmp_path):
     page.get_by_test_id("run-settings").wait_for(timeout=30_000)
     assert_shown_as_text(page, f"uploaded {EVIL[:70]}", "[data-testid='run-settings']")  # the runs' settings table
     assert_shown_as_text(page, f"run 1: uploaded {EVIL[:30]}", "[data-testid='stMultiSelect']")  # and their names
+    # the chart's legend: plotly draws a subset of HTML in trace names, so the tag shows only if escaped
+    legend = page.locator(".st-key-runs-compared .legendtext").all_text_contents()
+    assert all(entry.startswith(f"run 1: uploaded {EVIL[:30]}") for entry in legend), legend
+    assert page.locator(".st-key-runs-compared .legend a").count() == 0
 
     page.goto(f"{server.url}/Sketch_pad")
     wait_idle(page, "Sketch pad")
@@ -1015,3 +1021,16 @@ def test_one_story_from_a_first_stroke_to_a_trained_network_and_back(server, pag
     go_to(page, "Home")
     assert path_ticks(page) == [True, True, True, False, False]
     screenshot(page, "home-path-in-progress")
+
+    # the learner clears it (the canvas's own reset only goes back to what it was mounted with): it stays gone
+    go_to(page, "Sketch pad")
+    page.get_by_test_id("reading").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Clear my drawing").click()
+    page.get_by_text("Nothing drawn yet: draw a digit.").wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    blank = page.locator("canvas.dc-canvas.lower-canvas").evaluate("c => c.toDataURL()")
+    assert blank != drawing and page.get_by_test_id("reading").count() == 0
+    go_to(page, "Train")
+    go_to(page, "Sketch pad")
+    page.get_by_text("Nothing drawn yet: draw a digit.").wait_for(timeout=30_000)
+    assert page.get_by_test_id("reading").count() == 0

@@ -432,8 +432,24 @@ def deeply_nested(depth: int) -> list:
         {"objects": [{"type": "path", "path": "M" * 300_000}]},
         {"objects": [{"type": "path", "path": deeply_nested(100_000)}]},
         {"objects": [{"type": "path", "left": float("nan")}]},
+        {"objects": [{"type": "Path"}, {"type": "Image", "src": "https://evil.example/track.png"}]},
+        {"objects": [{"type": "Textbox", "text": "Session expired: visit evil.example"}]},
+        {"objects": [{"type": "Path"}, "a path"]},
     ],
-    ids=["none", "number", "text", "objects-not-a-list", "empty", "too-many", "too-long", "too-deep", "nan"],
+    ids=[
+        "none",
+        "number",
+        "text",
+        "objects-not-a-list",
+        "empty",
+        "too-many",
+        "too-long",
+        "too-deep",
+        "nan",
+        "an-image",
+        "a-textbox",
+        "not-an-object",
+    ],
 )
 def test_strokes_no_canvas_sends_are_never_kept_to_draw_again(strokes):
     from lenet.ui.canvas import _bounded
@@ -444,5 +460,7 @@ def test_strokes_no_canvas_sends_are_never_kept_to_draw_again(strokes):
 def test_a_canvas_s_strokes_are_kept_as_sent():
     from lenet.ui.canvas import _bounded
 
-    strokes = {"objects": [{"type": "path", "path": [["M", 70, 60], ["L", 210, 60]], "strokeWidth": 20}]}
+    strokes = {"objects": [{"type": "Path", "path": [["M", 70, 60], ["L", 210, 60]], "strokeWidth": 20}]}
     assert _bounded(strokes) == strokes
+    odd = {"objects": [{**strokes["objects"][0], "src": "https://evil.example", "clipPath": {"type": "Image"}}]}
+    assert _bounded(odd) == strokes  # only the fields that draw a path go back to the browser

@@ -20,11 +20,18 @@ from lenet.ui import path
 if TYPE_CHECKING:
     from streamlit_drawable_canvas import CanvasResult
 
-KEY = "sketch"  # the canvas widget's
+KEY = "sketch"  # the canvas widget's, with its generation
 KEPT = "drawing"  # the learner's drawing, in the session
+GENERATION = "sketch_generation"  # one more for each "Clear my drawing": the canvas's key
 MOUNTED_WITH = "sketch_mounted_with"  # the strokes the canvas is drawn with when it is mounted
 MAX_STROKES_CHARS = 200_000  # a digit's strokes are 2-20 KB of Fabric.js JSON; more is not redrawn
 MAX_STROKES = 200
+PATH_TYPES = {"Path", "path"}  # Fabric.js's freehand stroke, as versions 6 and 5 name it
+PATH_FIELDS = {
+    "type", "version", "originX", "originY", "left", "top", "width", "height", "fill", "stroke", "strokeWidth",
+    "strokeLineCap", "strokeLineJoin", "strokeMiterLimit", "scaleX", "scaleY", "angle", "flipX", "flipY",
+    "skewX", "skewY", "path",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,23 +53,39 @@ def sketch(brush_px: int, size_px: int = 280) -> np.ndarray | None:
     from streamlit_drawable_canvas import st_canvas
 
     mounted_with = st.session_state.get(MOUNTED_WITH)
-    canvas = st_canvas(
-        stroke_width=brush_px,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        drawing_mode="freedraw",
-        height=size_px,
-        width=size_px,
-        initial_drawing=mounted_with,  # unchanged while the learner draws: a change redraws the canvas
-        return_image_data=True,
-        key=KEY,
-    )
-    if _png(canvas) is None:  # nothing sent since it was mounted (Streamlit dropped its state when unseen)
-        wanted = kept().strokes if kept() else None
-        if wanted != mounted_with:  # it shows other strokes than the learner's: once, draw it with theirs
-            st.session_state[MOUNTED_WITH] = wanted
-            st.rerun()
-    return received(canvas)
+    # the toolbar's reset goes back to the strokes the canvas was mounted with (the kept ones): a new
+    # key is a new, empty canvas
+    generation = st.session_state.get(GENERATION, 0)
+    try:
+        try:
+            canvas = st_canvas(
+                stroke_width=brush_px,
+                stroke_color="#FFFFFF",
+                background_color="#000000",
+                drawing_mode="freedraw",
+                height=size_px,
+                width=size_px,
+                initial_drawing=mounted_with,  # unchanged while the learner draws: a change redraws the canvas
+                return_image_data=True,
+                key=f"{KEY}-{generation}",
+            )
+        except (AttributeError, KeyError, TypeError):  # the component reads a value of another shape
+            raise NotADigit("the drawing did not arrive as the canvas sends it") from None
+        if _png(canvas) is None:  # nothing sent since it was mounted (Streamlit dropped its state when unseen)
+            wanted = kept().strokes if kept() else None
+            if wanted != mounted_with:  # it shows other strokes than the learner's: once, draw it with theirs
+                st.session_state[MOUNTED_WITH] = wanted
+                st.rerun()
+        return received(canvas)
+    finally:
+        st.button("Clear my drawing", on_click=clear, disabled=kept() is None, key="clear-drawing")
+
+
+def clear() -> None:
+    """Forget the drawing and show an empty canvas."""
+    st.session_state.pop(KEPT, None)
+    st.session_state[MOUNTED_WITH] = None
+    st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
 
 
 def received(canvas: "CanvasResult") -> np.ndarray | None:
@@ -99,10 +122,15 @@ def _objects(strokes: object) -> list:
 
 
 def _bounded(strokes: object) -> dict | None:
-    """The strokes to draw again, if they are what a canvas sends and small enough to keep and send back."""
+    """The strokes to draw again, if they are what a canvas sends and small enough to keep and send back:
+    freehand paths only, with only the fields that draw a path (a visitor's "Image" with a `src` would
+    have the browser fetch any address, a "Textbox" would write on the canvas what the model never read)."""
     objects = _objects(strokes)
     if not objects or len(objects) > MAX_STROKES:
         return None
+    if not all(isinstance(o, dict) and o.get("type") in PATH_TYPES for o in objects):
+        return None
+    objects = [{key: value for key, value in o.items() if key in PATH_FIELDS} for o in objects]
     try:
         text = json.dumps({"objects": objects}, allow_nan=False)
     except (TypeError, ValueError, RecursionError):

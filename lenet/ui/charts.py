@@ -1,5 +1,7 @@
 """Plotly charts for the pages, built from plain data, so pages only display them."""
 
+from html import escape
+
 import numpy as np
 
 # plotly checks values against pandas' types when pandas is in `sys.modules`, and the warm-up thread
@@ -148,7 +150,8 @@ def runs_chart(runs: list, names: list[str]) -> go.Figure:
     """Several runs over each other: each one's smoothed loss (solid) and accuracy (dotted, right
     axis) in its own colour; `runs` are `TrainingRun` views, `names` what each is called."""
     traces = []
-    for i, (run, name) in enumerate(zip(runs, names, strict=True)):
+    for i, (run, shown) in enumerate(zip(runs, names, strict=True)):
+        name = escape(shown)  # plotly draws a subset of HTML in trace names: a checkpoint's text stays text
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         y = np.asarray(run.losses, dtype=float)
         x, shown = thinned(y, run.loss_stride)

@@ -7,7 +7,7 @@ import pandas  # noqa: F401  before plotly, as lenet/ui/charts.py says why
 import plotly.graph_objects as go
 import streamlit as st
 
-from lenet.explain.journey import journey
+from lenet.explain.journey import Journey, journey
 from lenet.network.inference import NO_ANSWER_BELOW, Reading
 from lenet.network.model import Net
 from lenet.service.runs import TrainingRun
@@ -15,14 +15,19 @@ from lenet.ui import path, session
 from lenet.ui.html import DIGIT_COLOURS
 
 FRAMES_PER_S = 4
-CACHE = "replay"  # the last journey worked out in this session
+CACHE = "replay"  # the last journey worked out in this session, and its figure
+
+
+def _worked_out(seen: Journey) -> tuple[Journey, go.Figure]:
+    return seen, journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S)
 
 
 def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
     """The animated chart of `run`'s snapshots reading the learner's digit, and what it says in words."""
     snapshots = run.kept_snapshots()
     key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now)  # `now` by identity: never mutated
-    seen = session.last(CACHE, key, lambda: journey(snapshots, reading.x, now))
+    # the figure with it: plotly's checks of 26 frames take 100 ms, more than the pass over the snapshots
+    seen, figure = session.last(CACHE, key, lambda: _worked_out(journey(snapshots, reading.x, now)))
     path.mark("replay")
     st.subheader("▶ Your digit through training")
     digit = int(seen.probabilities[-1].argmax())
@@ -33,7 +38,6 @@ def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
         "each digit's probability across training: the steps are on a log scale, because a network changes "
         "most in its first steps."
     )
-    figure = journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S)
     with st.container(key="journey"):
         st.plotly_chart(figure, key="journey-chart", config={"displayModeBar": False})
     if settled is not None:
