@@ -126,6 +126,7 @@ def replay_seconds(snapshots: list[Snapshot], digits: int = 10) -> list[float]:
     """Server time of Play's frames for one drawing: every snapshot (padded to the most a run keeps) and
     now reading it in one batched pass, the animated figure built and serialised as Streamlit sends it."""
     from lenet.network.inference import NO_ANSWER_BELOW
+    from lenet.ui.html import DIGIT_COLOURS
     from lenet.ui.replay import FRAMES_PER_S, journey_chart
 
     kept = (snapshots * MAX_SNAPSHOTS)[:MAX_SNAPSHOTS]
@@ -137,7 +138,7 @@ def replay_seconds(snapshots: list[Snapshot], digits: int = 10) -> list[float]:
         x = read_digit(now, canvas_image(mnist.test_images[i, 0, 2:-2, 2:-2]), min_extent_px=40).x
         start = time.perf_counter()
         seen = journey(kept, x, now)
-        journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S).to_json()
+        journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S, DIGIT_COLOURS).to_json()
         times.append(time.perf_counter() - start)
     return times
 

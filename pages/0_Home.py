@@ -25,13 +25,13 @@ st.markdown(
 )
 st.caption(
     "Your model is your own: every page of this browser tab works on the same copy, which starts from "
-    "pretrained weights. Your drawing stays until you clear it."
+    "pretrained weights. Your drawing stays until you clear it. A reload of the page starts afresh."
 )
 with st.expander("For a teacher: one link for a class"):
     st.markdown(
         "Share this page's address. Each student gets a model of their own; nothing one does reaches "
         "another. Let the class follow the five steps. When many train at once the server has the runs take "
-        "turns, and each Train page says when theirs goes on (1 epoch on 10,000 digits is the quickest "
-        "useful run). Ask them to compare their run with a neighbour's with the same start seed: the same "
+        "turns, and each Train page says when theirs goes on (the path's run, 1 epoch of the tutorial preset "
+        "on 60,000 digits, trains in 10-20 s alone on a 2-core server and reaches 87-91 %). Ask them to compare their run with a neighbour's with the same start seed: the same "
         "seed gives bit for bit the same first weights."
     )

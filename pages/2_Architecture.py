@@ -8,7 +8,7 @@ from lenet.ui import frame, path, pictures, timemachine
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
-st.caption("The network of PyTorch's tutorial, layer by layer, with the current weights of your model.")
+st.caption("The network of PyTorch's tutorial, layer by layer, with your model's weights at the time machine's step.")
 moment = timemachine.choose(ws)
 model = moment.model
 timemachine.banner(moment.past)

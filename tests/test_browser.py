@@ -684,7 +684,7 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
     # no big digit for a network with no answer yet, and the sidebar says the page shows the past
     assert page.get_by_test_id("prediction").count() == 0 and page.get_by_test_id("no-answer").is_visible()
     assert page.get_by_text("the model after 0 steps").is_visible()
-    assert page.get_by_text(re.compile(r"The pages show it after 0 steps of run 1")).is_visible()
+    assert page.get_by_text(re.compile(r"The pages show your model as it was after 0 steps of run 1")).is_visible()
     at_step_0 = attribution_scale(page)
     time_machine_to(page, "End", "now")
     at_the_end = attribution_scale(page)

@@ -80,6 +80,8 @@ def test_probability_bars_are_as_tall_as_likely_and_the_likeliest_is_red():
     assert heights[0] == 1  # a hairline, so every digit has a bar
     assert [colour for _, _, colour in bars].count("rgb(239,85,59)") == 1 and bars[7][2] == "rgb(239,85,59)"
     assert ">90%<" in html and ">5%<" in html and "><1%<" in html
+    no_answer = probability_bars([0.12, *[0.88 / 9] * 9])  # a random network's: no digit is its answer
+    assert "rgb(239,85,59)" not in no_answer and no_answer.count("rgb(99,110,250)") == 10
 
 
 def test_a_long_run_shows_every_kth_step_up_to_the_latest():

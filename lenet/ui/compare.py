@@ -77,7 +77,7 @@ def _again(ws: Workspace, runs: list[TrainingRun]) -> None:
         named = dict(zip(startable, names(list(startable.values())), strict=True))
         run = startable[
             which.selectbox(
-                "Run", list(startable), format_func=lambda run_id: f"{named[run_id]} ({startable[run_id].start})",
+                "Run", list(startable), format_func=lambda run_id: _with_start(named[run_id], startable[run_id]),
                 key="again_run",
             )
         ]  # fmt: skip
@@ -91,15 +91,20 @@ def _again(ws: Workspace, runs: list[TrainingRun]) -> None:
             st.fragment(_again_progress, run_every=1.0)(ws)
 
 
+def _with_start(name: str, run: TrainingRun) -> str:
+    """A run's name, and where it started unless the name says it already."""
+    return name if run.start in name else f"{name} ({run.start})"
+
+
 def _again_progress(ws: Workspace) -> None:
     """The run Again started, where the learner pressed it (its chart is at the top of the page)."""
     if ws.run is None or not ws.run.active:
         st.rerun()
     view = ws.run.view()
+    where = f"step {len(view.losses):,} of {view.total_steps:,}" if view.total_steps else "getting ready"
     st.progress(
         len(view.losses) / view.total_steps if view.total_steps else 0.0,
-        text=f"{view.label} is {view.state}: step {len(view.losses):,} of {view.total_steps:,}; "
-        "its live chart is at the top of the page.",
+        text=f"{view.label} is {view.state}: {where}; its live chart is at the top of the page.",
     )
 
 

@@ -8,9 +8,10 @@ BAR_PX = 150  # the height of a 100 % bar
 
 
 def probability_bars(probabilities: list[float], testid: str = "probabilities") -> str:
-    """Ten bars, the likeliest digit's in red: no plotly chart, so the first prediction of a session
-    does not wait for plotly's script."""
+    """Ten bars, the answer's in red (none when the model has no answer yet): no plotly chart, so the
+    first prediction of a session does not wait for plotly's script."""
     best = max(range(10), key=lambda digit: probabilities[digit])
+    best = best if probabilities[best] >= NO_ANSWER_BELOW else None
     bars = []
     for digit, probability in enumerate(probabilities):
         label = "<1%" if 0 < probability < 0.005 else f"{probability:.0%}"

@@ -33,7 +33,9 @@ STEPS = (
     Step("draw", "Draw a digit", "on the Sketch pad, with your mouse or finger: the pretrained model reads it.",
          "pages/3_Sketch_pad.py", "✏️"),
     Step("train", "Train a network from scratch", "on the Train page: pick the *tutorial* preset (plain SGD, "
-         "lr 0.01, as PyTorch's tutorial), keep *from scratch* and press Start; watch the loss fall.",
+         "lr 0.01, as PyTorch's tutorial) and 1 epoch on all 60,000 digits, keep *from scratch* and press Start; "
+         "watch the loss fall (10-20 s on a quiet server, about 90 % right after it). It replaces the "
+         "pretrained model; Reset on the Train page brings that back.",
          "pages/1_Train.py", "📉"),
     Step("replay", "Replay what training did to your digit", "back on the Sketch pad: press ▶ Play under your "
          "drawing to see the network's answer at every step it kept, or move the time machine's slider.",

@@ -2,6 +2,8 @@
 batched pass, `lenet.explain.journey`); the browser animates them, so Play's pace does not depend on
 how busy the server is, and it always ends at now."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas  # noqa: F401  before plotly, as lenet/ui/charts.py says why
 import plotly.graph_objects as go
@@ -15,26 +17,30 @@ from lenet.ui import path, session
 from lenet.ui.html import DIGIT_COLOURS
 
 FRAMES_PER_S = 4
+DARK_SEVEN = "#e0e0e0"  # the 7 of the digits' colours is near-black: light on a dark page
 CACHE = "replay"  # the last journey worked out in this session, and its figure
 
 
-def _worked_out(seen: Journey) -> tuple[Journey, go.Figure]:
-    return seen, journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S)
+def _worked_out(seen: Journey, dark: bool) -> tuple[Journey, go.Figure]:
+    colours = (*DIGIT_COLOURS[:7], DARK_SEVEN, *DIGIT_COLOURS[8:]) if dark else DIGIT_COLOURS
+    return seen, journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S, colours)
 
 
 def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
     """The animated chart of `run`'s snapshots reading the learner's digit, and what it says in words."""
     snapshots = run.kept_snapshots()
-    key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now)  # `now` by identity: never mutated
+    dark = st.context.theme.type == "dark"
+    key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now, dark)  # `now` by identity: never mutated
     # the figure with it: plotly's checks of 26 frames take 100 ms, more than the pass over the snapshots
-    seen, figure = session.last(CACHE, key, lambda: _worked_out(journey(snapshots, reading.x, now)))
+    seen, figure = session.last(CACHE, key, lambda: _worked_out(journey(snapshots, reading.x, now), dark))
     path.mark("replay")
     st.subheader("▶ Your digit through training")
     digit = int(seen.probabilities[-1].argmax())
     settled = seen.first_read_as(digit)
     st.caption(
         f"How {run.label} read your drawing at every step it kept, then now. Press ▶ Play: the frames play "
-        f"in your browser at {FRAMES_PER_S} a second and end at now; drag the slider to any step. Below, "
+        f"in your browser at {FRAMES_PER_S} a second and end at now; the chart's own slider picks one step "
+        "(the time machine above moves the whole page). Below, "
         "each digit's probability across training: the steps are on a log scale, because a network changes "
         "most in its first steps."
     )
@@ -64,7 +70,9 @@ def _frame_title(step: int, probabilities: np.ndarray, answer_from: float) -> st
     return f"{at}: reads it as {best}, {probabilities[best]:.0%} sure"
 
 
-def journey_chart(steps: tuple[int, ...], probabilities: np.ndarray, answer_from: float, frame_ms: int) -> go.Figure:
+def journey_chart(
+    steps: tuple[int, ...], probabilities: np.ndarray, answer_from: float, frame_ms: int, colours: Sequence[str]
+) -> go.Figure:
     """Your digit through training, animated in the browser: above, the ten probabilities of one frame
     (each snapshot of the run, then now); below, each digit's probability across every snapshot's step
     (log step axis) with a marker at the frame's step. Play, Pause and the frame slider are plotly's own,
@@ -77,7 +85,7 @@ def journey_chart(steps: tuple[int, ...], probabilities: np.ndarray, answer_from
 
     def bars(p: np.ndarray) -> go.Bar:
         best = int(p.argmax())
-        colours = [DIGIT_COLOURS[d] if d == best and p[best] >= answer_from else NO_ANSWER_GREY for d in range(10)]
+        colours = [colours[d] if d == best and p[best] >= answer_from else NO_ANSWER_GREY for d in range(10)]
         return go.Bar(
             x=np.arange(10), y=100 * p, marker={"color": colours}, name="this frame", showlegend=False,
             text=[f"{v:.0%}" for v in p], textposition="outside", cliponaxis=False,
@@ -98,7 +106,7 @@ def journey_chart(steps: tuple[int, ...], probabilities: np.ndarray, answer_from
         figure.add_trace(
             go.Scatter(
                 x=at, y=100 * snapshot_rows[:, digit], mode="lines+markers", name=str(digit),
-                line={"color": DIGIT_COLOURS[digit], "width": 2}, marker={"size": 5},
+                line={"color": colours[digit], "width": 2}, marker={"size": 5},
                 hovertemplate=f"{digit}: %{{y:.1f}} % at step %{{customdata}}<extra></extra>",
                 customdata=[f"{int(s):,}" for s in snapshot_steps],
             ),
@@ -123,8 +131,8 @@ def journey_chart(steps: tuple[int, ...], probabilities: np.ndarray, answer_from
     figure.update_layout(
         title={"text": _frame_title(steps[0], probabilities[0], answer_from), "x": 0, "xanchor": "left",
                "y": 0.985, "yref": "container", "yanchor": "top", "font": {"size": 16}},
-        height=600,
-        margin={"l": 10, "r": 10, "t": 125, "b": 10},
+        height=640,
+        margin={"l": 10, "r": 10, "t": 170, "b": 10},  # the title, then Play and Pause, then the slider
         legend={"orientation": "h", "y": 0.455, "yanchor": "bottom", "title": {"text": "digit "}},
         xaxis={"dtick": 1, "fixedrange": True},
         yaxis={"title": "probability", "range": [0, 118], "ticksuffix": " %", "tickvals": [0, 50, 100],
@@ -133,7 +141,7 @@ def journey_chart(steps: tuple[int, ...], probabilities: np.ndarray, answer_from
                 "ticktext": ["0", *[f"{t:,}" for t in ticks]], "fixedrange": True},
         yaxis2={"title": "probability", "range": [0, 100], "ticksuffix": " %", "fixedrange": True},
         updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0, "y": 1.07, "xanchor": "left", "yanchor": "bottom",
+            "type": "buttons", "direction": "left", "x": 0, "y": 1.21, "xanchor": "left", "yanchor": "bottom",
             "pad": {"t": 0, "b": 0}, "showactive": False,
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, play]},
@@ -141,7 +149,7 @@ def journey_chart(steps: tuple[int, ...], probabilities: np.ndarray, answer_from
             ],
         }],
         sliders=[{
-            "active": 0, "x": 0.2, "len": 0.8, "y": 1.07, "yanchor": "bottom", "pad": {"t": 0, "b": 0},
+            "active": 0, "x": 0, "len": 1, "y": 1.02, "yanchor": "bottom", "pad": {"t": 0, "b": 0},
             "currentvalue": {"visible": False},
             "steps": [{"label": name, "method": "animate", "args": [[name], show]} for name in names],
         }],

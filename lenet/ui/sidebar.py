@@ -51,7 +51,7 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
         st.rerun()
     st.markdown("**Your model**")
     if (past := timemachine.where(ws)) is not None:
-        st.caption(f"⏪ The pages show it {past} (the time machine); below is your model now.")
+        st.caption(f"⏪ The pages show your model as it was {past} (the time machine); below is your model now.")
     st.caption(f"Source: {words.plain(status_line(ws))}")
     accuracy = ws.last_accuracy
     claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""

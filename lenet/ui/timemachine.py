@@ -82,7 +82,8 @@ def moment(ws: "Workspace") -> Moment:
         run,
         snapshot.step,
         f"**The past**: your model after {snapshot.step:,} of {run.label}'s {steps[-1]:,} steps{then}. "
-        "Every figure on this page is that model's; move the slider to *now* for its latest weights.",
+        "The prediction, the bars, the maps, the filters and the why panels are that model's (the replay "
+        "below plays the whole run); move the slider to *now* for its latest weights.",
     )
 
 
@@ -95,7 +96,9 @@ def choose(ws: "Workspace") -> Moment:
     now = moment(ws)
     run, state = now.run, _state(ws)
     steps = run.snapshot_steps()
-    by_id = {r.id: r for r in runs}
+    from lenet.service.runlog import names  # here, not above: Home's sidebar imports this module, without torch
+
+    named = dict(zip([r.id for r in runs], names(runs), strict=True))
     with st.container(border=True):
         which, slider = st.columns([2, 10], vertical_alignment="bottom")
         if len(runs) > 1:
@@ -103,13 +106,13 @@ def choose(ws: "Workspace") -> Moment:
             which.selectbox(
                 "Run",
                 [r.id for r in reversed(runs)],
-                format_func=lambda run_id: by_id[run_id].label,
+                format_func=named.get,
                 key="time_machine_run",
                 on_change=_pick_run,
                 args=(ws,),
             )
         else:
-            which.markdown(f"**{run.label}**")
+            which.markdown(f"**{run.label}**")  # alone: nothing to tell it apart from
         key = f"time_machine_step_{run.id}_{len(steps)}"  # a new key as snapshots arrive: new options
         st.session_state[key] = state["step"]
         slider.select_slider(

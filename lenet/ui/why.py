@@ -77,7 +77,10 @@ def _shared_scale(moment: Moment, reading: Reading) -> float | None:
 def where_it_looked(model: Net, reading: Reading, shared_scale: float | None = None) -> None:
     """Integrated gradients for the answer and the runner-up, on one colour scale: their own largest value,
     or, with a run, the one every step of the run shares (`_shared_scale`)."""
-    digits = {reading.prediction: "its answer", reading.runner_up: "the runner-up"}
+    digits = {
+        reading.prediction: "its answer" if reading.answered else "the likeliest",
+        reading.runner_up: "the runner-up",
+    }
     try:
         shares = evidence(model, reading.x, tuple(digits))
         scale = pictures.full_scale(shares) if shared_scale is None else shared_scale
