@@ -32,6 +32,7 @@ with st.expander("For a teacher: one link for a class"):
         "Share this page's address. Each student gets a model of their own; nothing one does reaches "
         "another. Let the class follow the five steps. When many train at once the server has the runs take "
         "turns, and each Train page says when theirs goes on (the path's run, 1 epoch of the tutorial preset "
-        "on 60,000 digits, trains in 10-20 s alone on a 2-core server and reaches 87-91 %). Ask them to compare their run with a neighbour's with the same start seed: the same "
-        "seed gives bit for bit the same first weights."
+        "on 60,000 digits, trains in 10-20 s alone on a 2-core server and reaches 87-91 %). Ask them to "
+        "compare their run with a neighbour's with the same start seed: the same seed gives bit for bit the "
+        "same first weights."
     )
