@@ -85,9 +85,9 @@ def journey_chart(
 
     def bars(p: np.ndarray) -> go.Bar:
         best = int(p.argmax())
-        colours = [colours[d] if d == best and p[best] >= answer_from else NO_ANSWER_GREY for d in range(10)]
+        fill = [colours[d] if d == best and p[best] >= answer_from else NO_ANSWER_GREY for d in range(10)]
         return go.Bar(
-            x=np.arange(10), y=100 * p, marker={"color": colours}, name="this frame", showlegend=False,
+            x=np.arange(10), y=100 * p, marker={"color": fill}, name="this frame", showlegend=False,
             text=[f"{v:.0%}" for v in p], textposition="outside", cliponaxis=False,
             hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
         )  # fmt: skip
