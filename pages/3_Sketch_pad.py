@@ -4,9 +4,9 @@ import streamlit as st
 
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.preprocess import NotADigit, read_image
+from lenet.network.strokes import BRUSH_PX
 from lenet.ui import canvas, frame, html, myhand, path, pictures, replay, session, timemachine, why, words
 
-BRUSH_PX = 20
 ws = frame.page("Sketch pad", "✏️")
 st.title("Sketch pad")
 st.caption("Draw a digit with your mouse or finger: the model reads it the way it read MNIST, 28 x 28 pixels, centred.")
@@ -25,7 +25,6 @@ def drawing_and_reading() -> None:
         source = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, label_visibility="collapsed")
         image, inverted, refused = None, False, ""
         if source == "Draw":
-            st.space("small")  # the canvas toolbar floats above the canvas
             try:
                 image = canvas.sketch(BRUSH_PX)
             except NotADigit as error:

@@ -4,7 +4,6 @@ Cases that could take the process down run in a subprocess, so a regression fail
 of killing the test run; memory is the subprocess's peak (ru_maxrss) over its own baseline.
 """
 
-import base64
 import dataclasses
 import io
 import json
@@ -20,10 +19,11 @@ import pytest
 import rawzip
 import torch
 from fuzz import outcomes
-from PIL import EpsImagePlugin, Image, ImageDraw
+from PIL import EpsImagePlugin, Image
 
 from lenet.network.model import Net
-from lenet.network.preprocess import NotADigit, read_canvas, read_image
+from lenet.network.preprocess import NotADigit, read_image
+from lenet.network.strokes import MAX_POINTS, MAX_STROKES, PAD_PX, checked, drawn
 from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
 from lenet.store.pickle_shape import MAX_DEPTH, MAX_OPS, PickleShapeError, check_shape
 from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord
@@ -135,9 +135,9 @@ def png(image: Image.Image) -> bytes:
 
 IMAGES = (
     "from PIL import Image\n"
-    "from lenet.network.preprocess import NotADigit as Refusal, read_canvas, read_image\n"
+    "from lenet.network.preprocess import NotADigit as Refusal, read_image\n"
     "small = io.BytesIO(); Image.new('RGBA', (280, 280)).save(small, 'PNG')\n"
-    "read_canvas(small.getvalue()), read_image(small.getvalue())  # warmed up: what any reading costs\n"
+    "read_image(small.getvalue())  # warmed up: what any reading costs\n"
 )
 CHECKPOINTS = (
     "import zipfile\n"
@@ -179,65 +179,75 @@ def peak_growth_mb(call: str, payload: bytes, tmp_path: Path, setup: str = IMAGE
     return float(growth), said
 
 
-@pytest.mark.slow
-def test_a_huge_canvas_payload_is_refused_before_it_is_decoded(tmp_path):
-    bomb = png(Image.new("1", (6000, 6000)))
-    grown, said = peak_growth_mb("read_canvas", bomb, tmp_path)
-    print(f"\na {len(bomb) / 1e3:.0f} KB PNG of 6000 x 6000 as the canvas: {said}; peak +{grown:.1f} MB")
-    assert said.startswith("refused: the drawing arrived as 6,000 x 6,000 pixels")
-    assert grown < 100
-    decoded, said = peak_growth_mb(
-        "(lambda raw: np.asarray(Image.open(io.BytesIO(raw)).convert('RGBA')))", bomb, tmp_path
-    )
-    print(f"the same PNG decoded as the canvas component did: {said}; peak +{decoded:.0f} MB")
-    assert decoded > 100  # the meter sees what a decode costs
-
-
-def read_canvas_payloads(payloads: list) -> None:
-    """An app (for AppTest: the canvas component loads only inside Streamlit) that reads each payload as
-    the Sketch pad reads the canvas's, and keeps what came of it."""
+def read_pad_messages(messages: list) -> None:
+    """An app (for AppTest: the pad's state lives in a Streamlit session) that reads each message as the
+    Sketch pad reads the pad's, and keeps what came of it."""
     import streamlit as st
-    from streamlit_drawable_canvas import CanvasResult
 
     from lenet.network.preprocess import NotADigit
     from lenet.ui.canvas import received
 
     outcomes = []
-    for strokes, payload in payloads:
+    for sent in messages:
         try:
-            image = received(CanvasResult(strokes, payload, True))
-            outcomes.append(None if image is None else list(image.shape))
+            image = received(sent, 20)
+            outcomes.append(None if image is None else int(image.sum() // 255))
         except NotADigit as error:
             outcomes.append(f"refused: {error}")
     st.session_state["outcomes"] = outcomes
 
 
-def test_what_the_canvas_sends_is_read_and_anything_else_is_not_a_digit():
+HOSTILE_STROKES = {
+    "text": "a 7",
+    "a dict": {"strokes": []},
+    "a stroke that is a number": [7],
+    "an empty stroke": [[]],
+    "an odd number of values": [[10, 10, 20]],
+    "text for a point": [["10", "10"]],
+    "a boolean": [[True, False]],
+    "not a number": [[float("nan"), 10]],
+    "infinity": [[float("inf"), 10]],
+    "off the pad": [[-1, 10]],
+    "far off the pad": [[10, 10**300]],
+    "nested": [[[10, 10]]],
+    "too many strokes": [[10, 10]] * (MAX_STROKES + 1),
+    "too many points": [[10, 10] * (MAX_POINTS // 2 + 1)] * 2,
+}
+
+
+@pytest.mark.parametrize("sent", HOSTILE_STROKES.values(), ids=HOSTILE_STROKES.keys())
+def test_what_no_pad_sends_is_not_a_digit(sent):
+    with pytest.raises(NotADigit, match=r"^the drawing"):
+        checked(sent)
+
+
+def test_the_most_a_pad_sends_is_read():
+    a_seven = [[70, 60, 210, 60], [210, 60, 120, 255]]
+    assert checked(a_seven) == ((70, 60, 210, 60), (210, 60, 120, 255))
+    assert checked([[0.4, PAD_PX]]) == ((0, PAD_PX),)  # a point at the edge, and one not rounded by the browser
+    most = [[PAD_PX, 0] * (MAX_POINTS // MAX_STROKES)] * MAX_STROKES
+    assert drawn(checked(most), 20).shape == (PAD_PX, PAD_PX)
+
+
+def test_what_the_pad_sends_is_read_kept_and_anything_else_kept_out():
     from streamlit.testing.v1 import AppTest
 
-    canvas = Image.new("RGBA", (560, 560), (0, 0, 0, 255))  # 280 x 280 at a device pixel ratio of 2
-    ImageDraw.Draw(canvas).line([(280, 80), (280, 480)], fill=(255, 255, 255, 255), width=40)
-    drawn = "data:image/png;base64," + base64.b64encode(png(canvas)).decode()
-    bomb = "data:image/png;base64," + base64.b64encode(png(Image.new("1", (6000, 6000)))).decode()
-    blank = "data:image/png;base64," + base64.b64encode(png(Image.new("RGBA", (560, 560), (0, 0, 0, 255)))).decode()
-    hostile = ["data:text/plain;base64,aGVsbG8=", "no data url", "data:image/png;base64,!!!", 12, {"a": 1}, bomb]
-    stroke = {"objects": [{"type": "path"}]}
+    one = [[140, 40, 140, 240]]
     sent = [
-        (stroke, drawn),  # a drawing: read and kept
-        (stroke, None),  # a canvas just mounted again, showing the kept strokes: the kept drawing
-        *[(stroke, payload) for payload in hostile],  # refused, and nothing of them kept
-        (stroke, None),  # still the drawing
-        ({"objects": []}, blank),  # cleared
-        (stroke, None),  # nothing kept any more
+        one,  # a drawing: read and kept
+        None,  # a pad just mounted again, showing the kept strokes: the kept drawing
+        *HOSTILE_STROKES.values(),  # refused, and nothing of them kept
+        None,  # still the drawing
+        [],  # cleared
+        None,  # nothing kept any more
     ]
-    at = AppTest.from_function(read_canvas_payloads, args=(sent,), default_timeout=60)
+    at = AppTest.from_function(read_pad_messages, args=(sent,), default_timeout=60)
     at.run()
     assert not at.exception
     read, kept, *refused, still, cleared, gone = at.session_state["outcomes"]
-    print("\ncanvas payloads that are not a canvas's PNG:", refused)
-    assert read == kept == still == [560, 560, 4] and cleared is None and gone is None
-    assert all(str(outcome).startswith("refused: ") for outcome in refused)
-    assert not any("BytesIO" in outcome or "0x" in outcome for outcome in refused)
+    print("\npad messages no pad sends:", refused)
+    assert read == kept == still and read > 200 * 18 and cleared is None and gone is None
+    assert all(str(outcome).startswith("refused: the drawing") for outcome in refused)
 
 
 def ico_holding(image_png: bytes) -> bytes:
@@ -277,15 +287,19 @@ def test_an_image_error_says_one_plain_sentence():
         assert "BytesIO" not in str(refused.value) and "0x" not in str(refused.value)
 
 
-def test_fuzzed_canvas_payloads_raise_only_not_a_digit():
-    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    ImageDraw.Draw(canvas).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=20)
+def test_fuzzed_pad_messages_raise_only_not_a_digit():
+    """A drawing's message as JSON bytes, mutated: whatever still parses is read or refused."""
+    message = json.dumps([[70, 60, 140, 60, 210, 60], [210, 60, 165, 158, 120, 255]]).encode()
 
     def read(data: bytes) -> None:
-        assert read_canvas(data).shape == (280, 280, 4)
+        try:
+            sent = json.loads(data)
+        except (ValueError, RecursionError):  # Streamlit refuses what is not JSON before the app sees it
+            raise NotADigit("not JSON") from None
+        assert drawn(checked(sent), 20).shape == (PAD_PX, PAD_PX)
 
-    counted = outcomes(png(canvas), 300, read, NotADigit)
-    print(f"\nfuzzed canvas payloads: {json.dumps(counted)}")
+    counted = outcomes(message, 300, read, NotADigit)
+    print(f"\nfuzzed pad messages: {json.dumps(counted)}")
     assert counted["refused"] > 100 and counted["read"] > 0
 
 
@@ -411,56 +425,3 @@ def test_a_hostile_set_of_digits_is_refused_or_read_without_the_memory_it_claims
     print(f"\na {len(raw) / 1e3:.0f} KB set of digits: {said}; peak +{grown:.1f} MB")
     assert said == "read torch.Size([3, 28, 28])" if reason is None else reason in said
     assert grown < 50
-
-
-def deeply_nested(depth: int) -> list:
-    nested: list = []
-    for _ in range(depth):
-        nested = [nested]
-    return nested
-
-
-@pytest.mark.parametrize(
-    "strokes",
-    [
-        None,
-        12,
-        "objects",
-        {"objects": "x"},
-        {"objects": []},
-        {"objects": [{"type": "path"}] * 201},
-        {"objects": [{"type": "path", "path": "M" * 300_000}]},
-        {"objects": [{"type": "path", "path": deeply_nested(100_000)}]},
-        {"objects": [{"type": "path", "left": float("nan")}]},
-        {"objects": [{"type": "Path"}, {"type": "Image", "src": "https://evil.example/track.png"}]},
-        {"objects": [{"type": "Textbox", "text": "Session expired: visit evil.example"}]},
-        {"objects": [{"type": "Path"}, "a path"]},
-    ],
-    ids=[
-        "none",
-        "number",
-        "text",
-        "objects-not-a-list",
-        "empty",
-        "too-many",
-        "too-long",
-        "too-deep",
-        "nan",
-        "an-image",
-        "a-textbox",
-        "not-an-object",
-    ],
-)
-def test_strokes_no_canvas_sends_are_never_kept_to_draw_again(strokes):
-    from lenet.ui.canvas import _bounded
-
-    assert _bounded(strokes) is None
-
-
-def test_a_canvas_s_strokes_are_kept_as_sent():
-    from lenet.ui.canvas import _bounded
-
-    strokes = {"objects": [{"type": "Path", "path": [["M", 70, 60], ["L", 210, 60]], "strokeWidth": 20}]}
-    assert _bounded(strokes) == strokes
-    odd = {"objects": [{**strokes["objects"][0], "src": "https://evil.example", "clipPath": {"type": "Image"}}]}
-    assert _bounded(odd) == strokes  # only the fields that draw a path go back to the browser

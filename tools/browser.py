@@ -140,7 +140,7 @@ DIGITS = {
 
 
 def draw(page, strokes) -> None:
-    box = page.locator("canvas.upper-canvas").bounding_box()
+    box = page.get_by_test_id("sketch-pad").bounding_box()
     for stroke in strokes:
         page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
         page.mouse.down()

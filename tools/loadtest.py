@@ -60,7 +60,7 @@ def draw_and_read(page, digit: str) -> float:
     the whole digit (any digit, or "no answer yet": a model training from scratch may not read it yet),
     then waits for the "why" panel under it. The drawing of a visit before is still there: cleared
     first, as a learner would; a reading that came before the last mouse-up is never timed."""
-    page.locator("canvas.upper-canvas").scroll_into_view_if_needed()
+    page.get_by_test_id("sketch-pad").scroll_into_view_if_needed()
     page.wait_for_selector(IDLE)
     reading = page.get_by_test_id("reading")
     if reading.count():

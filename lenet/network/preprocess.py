@@ -28,8 +28,6 @@ MAX_LOSSLESS_PIXELS = 12_000_000  # the others decode whole: 48 MB as RGBA
 # never holds them); cameras write about 10. A file that repeats one scan thousands of times keeps a
 # core decoding for hours (2,000 took 80 s).
 MAX_JPEG_SCANS = 64
-MAX_CANVAS_BYTES = 2 * 10**6  # the canvas's PNG: 280 x 280 CSS pixels, up to 4 device pixels each way
-MAX_CANVAS_PIXELS = (280 * 4) ** 2
 WORKING_SIZE = 560  # uploads are shrunk to at most this many pixels a side before the MNIST steps
 WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # grey levels wider than 8 bits
 
@@ -68,18 +66,6 @@ def read_image(raw: bytes) -> np.ndarray:
         if width * height > limit:
             raise NotADigit(f"the image is {width:,} x {height:,} pixels; at most {limit // 1_000_000} megapixels")
         return _decoded(lambda: _gray(image))
-
-
-def read_canvas(raw: bytes) -> np.ndarray:
-    """What the drawing canvas sends (a PNG, by the browser) -> (H, W, 4) uint8 RGBA; `NotADigit` for
-    anything larger than a canvas of this app can be, or not a PNG: a visitor can send any bytes."""
-    if len(raw) > MAX_CANVAS_BYTES:
-        raise NotADigit("the drawing arrived larger than the canvas can make it")
-    with _opened(raw, ("PNG",)) as image:
-        width, height = image.size
-        if width * height > MAX_CANVAS_PIXELS:
-            raise NotADigit(f"the drawing arrived as {width:,} x {height:,} pixels, more than the canvas has")
-        return _decoded(lambda: np.asarray(image.convert("RGBA")))
 
 
 @contextlib.contextmanager
