@@ -1,5 +1,6 @@
 """Plotly charts for the pages, built from plain data, so pages only display them."""
 
+import math
 from html import escape
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas  # noqa: F401
 import plotly.graph_objects as go
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
+LOSS_TITLE = "loss (cross-entropy; 0 = sure and right)"
 
 
 def smoothed(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:
@@ -42,7 +44,7 @@ def _accuracy_arrays(points: list[tuple[int, float]]) -> tuple[np.ndarray, np.nd
     return table[:, 0], 100 * table[:, 1]
 
 
-LOSS_TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]  # 1, 2 and 5 times each power of ten
+GUESSING_LOSS = math.log(10)  # the loss of a network that gives every digit 10 %: ln 10 = 2.30
 ACCURACY_AXIS = {  # its own ticks, 0-100 %: plotly syncs an overlaying axis's ticks to the first one's otherwise
     "title": "test accuracy (1,000 digits)",
     "overlaying": "y",
@@ -57,18 +59,48 @@ ACCURACY_AXIS = {  # its own ticks, 0-100 %: plotly syncs an overlaying axis's t
 }
 
 
-def loss_and_accuracy_axes(loss_title: str, height: int, legend_y: float) -> dict:
-    """The layout both charts share: steps across, the loss on a log axis, the accuracy on the right."""
+def loss_top(lines: list[np.ndarray]) -> float:
+    """The top of a loss axis that starts at 0: above the guess (2.30) and every line's highest finite
+    value, so a flat run reads flat, a falling one falls towards 0 and a diverging one is seen to climb."""
+    finite = [line[np.isfinite(line)] for line in lines]
+    return 1.1 * max([GUESSING_LOSS, *(line.max() for line in finite if len(line))])
+
+
+def loss_and_accuracy_axes(loss_title: str, top: float, height: int) -> dict:
+    """The layout both charts share: steps across, the loss on a linear axis from 0 with the guess marked,
+    the accuracy on the right, the legend under the chart (above it, a phone's chart toolbar hid it)."""
     return {
         "xaxis_title": "step",
-        "yaxis_title": loss_title,
-        "yaxis_type": "log",
-        "yaxis_tickvals": LOSS_TICKS,
+        "yaxis": {"title": loss_title, "range": [0, top], "autorange": False, "nticks": 8},
         "yaxis2": ACCURACY_AXIS,
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-        "legend": {"orientation": "h", "y": legend_y},
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "legend": {"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top"},
     }
+
+
+def guessing_line() -> tuple[dict, dict]:
+    """A dotted line at the loss of a guess, and its label: under it, the network knows something."""
+    line = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "y0": GUESSING_LOSS,
+        "y1": GUESSING_LOSS,
+        "line": {"dash": "dot", "color": "gray", "width": 1},
+    }
+    label = {
+        "xref": "paper",
+        "x": 1,
+        "y": GUESSING_LOSS,
+        "text": "guessing: 2.30",
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "font": {"color": "gray", "size": 11},
+    }
+    return line, label
 
 
 def loss_chart(
@@ -112,33 +144,36 @@ def loss_chart(
             )
         )
     figure = go.Figure(traces)
+    line, label = guessing_line()
+    epoch_lines = [
+        {
+            "type": "line",
+            "x0": b + 0.5,
+            "x1": b + 0.5,
+            "y0": 0,
+            "y1": 1,
+            "yref": "paper",
+            "line": {"dash": "dash", "color": "gray", "width": 1},
+        }
+        for b in boundaries
+    ]
+    epoch_labels = [
+        {
+            "x": b + 0.5,
+            "y": 1,
+            "yref": "paper",
+            "text": f"epoch {b // steps_per_epoch + 1}",
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "top",
+            "font": {"color": "gray"},
+        }
+        for b in boundaries
+    ]
     figure.update_layout(
-        shapes=[
-            {
-                "type": "line",
-                "x0": b + 0.5,
-                "x1": b + 0.5,
-                "y0": 0,
-                "y1": 1,
-                "yref": "paper",
-                "line": {"dash": "dash", "color": "gray", "width": 1},
-            }
-            for b in boundaries
-        ],
-        annotations=[
-            {
-                "x": b + 0.5,
-                "y": 1,
-                "yref": "paper",
-                "text": f"epoch {b // steps_per_epoch + 1}",
-                "showarrow": False,
-                "xanchor": "left",
-                "yanchor": "top",
-                "font": {"color": "gray"},
-            }
-            for b in boundaries
-        ],
-        **loss_and_accuracy_axes("cross-entropy loss", height=360, legend_y=1.12),
+        shapes=[line, *epoch_lines],
+        annotations=[label, *epoch_labels],
+        **loss_and_accuracy_axes(LOSS_TITLE, loss_top([y[:1], smoothed(y)]), height=380),
     )
     return figure
 
@@ -170,11 +205,15 @@ def runs_chart(runs: list, names: list[str]) -> go.Figure:
                     name=f"{name}: accuracy",
                     yaxis="y2",
                     line={"width": 1.5, "color": colour, "dash": "dot"},
-                    hovertemplate="step %{x}: %{y:.1f} %<extra>" + run.label + "</extra>",
+                    hovertemplate="step %{x}: %{y:.1f} %<extra>" + name + "</extra>",
                 )
             )
     figure = go.Figure(traces)
-    figure.update_layout(**loss_and_accuracy_axes("cross-entropy loss (smoothed)", height=380, legend_y=1.15))
+    line, label = guessing_line()
+    top = loss_top([trace.y for trace in traces if trace.yaxis != "y2"])
+    figure.update_layout(
+        shapes=[line], annotations=[label], **loss_and_accuracy_axes(LOSS_TITLE + ", smoothed", top, height=400)
+    )
     return figure
 
 

@@ -41,7 +41,9 @@ def your_runs(ws: Workspace) -> None:
         rows = compare(views) + _hand(ws, views)
         with st.container(key="runs-compared"):
             shown_as = names(views)
-            st.plotly_chart(charts.runs_chart(views, shown_as), key="runs-chart")
+            stepped = [(view, name) for view, name in zip(views, shown_as, strict=True) if view.losses]
+            if stepped:  # a run stopped before its first step has no line to draw
+                st.plotly_chart(charts.runs_chart(*map(list, zip(*stepped, strict=True))), key="runs-chart")
             st.markdown(
                 html.comparison_table(shown_as, rows, "run-settings"),
                 unsafe_allow_html=True,
