@@ -13,7 +13,8 @@ from lenet.ui.settings_form import chosen_config, settings_form
 ws = frame.page("Train", "📉")
 st.title("Train")
 st.caption(
-    "Run SGD on the 60,000 MNIST training digits and watch the loss fall; each epoch ends with the 10,000 test digits."
+    "Run SGD on MNIST's training digits (as many as *Images* says, of 60,000) and watch the loss fall; each epoch "
+    "ends with a test on the 10,000 test digits, which the network never trains on."
 )
 
 running = ws.training
@@ -137,8 +138,13 @@ def live() -> None:
             ],
             hide_index=True,
             column_config={
-                "test accuracy": st.column_config.NumberColumn(format="percent"),
+                "train loss": st.column_config.NumberColumn(format="%.3f", help="the epoch's mean step loss"),
+                "test accuracy": st.column_config.NumberColumn(
+                    format="percent", help="on the 10,000 test digits, never trained on"
+                ),
                 "your digits": st.column_config.NumberColumn(format="percent"),
+                "seconds": st.column_config.NumberColumn(format="%.1f"),
+                "images/s": st.column_config.NumberColumn(format="%,.0f"),
             },
         )
     myhand.report(ws)

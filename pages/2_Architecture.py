@@ -25,7 +25,7 @@ st.caption(
 st.table(forward.rows, hide_index=True)
 st.subheader("Parameters")
 st.table(parameter_table(model), hide_index=True)
-st.markdown(f"**{parameter_count(model):,} weights in all.**")
+st.markdown(f"**{parameter_count(model):,} parameters in all**: the weights and biases that training changes.")
 
 st.subheader("Filters")
 st.caption(
@@ -59,6 +59,7 @@ st.code(
     f"net.conv1.bias.grad  # after backward:  {[round(v, 4) for v in steps.bias_grad_after.tolist()]}\n"
     "optim.SGD(net.parameters(), lr=0.01).step()",
     language="python",
+    wrap_lines=True,  # the ten outputs: one line ran out of the box
 )
 st.table(
     [

@@ -478,7 +478,7 @@ def test_closing_the_tab_ends_its_training_run_once_its_session_is_gone(browser,
 
 
 def models_in_memory(page) -> int:
-    return int(page.get_by_text(re.compile(r"^Models in memory: \d+$")).inner_text().rsplit(" ", 1)[1])
+    return int(re.search(r"^Sessions open: (\d+)", page.get_by_text(re.compile(r"^Sessions open: ")).inner_text())[1])
 
 
 def test_closed_sessions_give_their_models_back(browser, tmp_path):

@@ -161,10 +161,11 @@ def sweep_chart(values: list[float], probabilities: list[list[float]], current: 
         f"<line data-testid='sweep-now' x1='{x(current):.1f}' x2='{x(current):.1f}' y1='{TOP}' y2='{SWEEP_H - BOTTOM}' "
         "stroke='gray' stroke-dasharray='4 3'/>"
     )
-    for n, digit in enumerate(strong):
+    for n, digit in enumerate(strong):  # "▬ 1" read as "-1": a line, then the word
+        at, colour = LEFT + 8 + 76 * n, DIGIT_COLOURS[digit]
         parts.append(
-            f"<text x='{LEFT + 8 + 44 * n}' y='16' font-size='13' font-weight='bold' fill='{DIGIT_COLOURS[digit]}'>"
-            f"&#9644; {digit}</text>"
+            f"<line x1='{at}' x2='{at + 16}' y1='11' y2='11' stroke='{colour}' stroke-width='3'/>"
+            f"<text x='{at + 21}' y='16' font-size='13' font-weight='bold' fill='{colour}'>digit {digit}</text>"
         )
     return (
         f"<div data-testid='sweep'><svg viewBox='0 0 {SWEEP_W} {SWEEP_H}' width='100%' style='max-width:640px' "
