@@ -4,7 +4,7 @@ import streamlit as st
 
 from lenet.network.anatomy import forward_table, parameter_table, walkthrough
 from lenet.network.model import parameter_count
-from lenet.ui import frame, path, pictures, timemachine
+from lenet.ui import frame, html, path, pictures, timemachine
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
@@ -32,17 +32,14 @@ st.caption(
     "The 3 x 3 kernels the convolutions slide over the image: blue is positive, red negative, white zero; "
     "full colour is the largest weight of the layer."
 )
-strongest = pictures.full_scale(model.conv1.weight)
-st.image(
-    pictures.data_url(pictures.filters(model.conv1.weight)),
-    caption=f"conv1: filters 0-5, full colour = ±{strongest:.2f}",
-)
+st.image(pictures.data_url(pictures.filters(model.conv1.weight)), caption="conv1: filters 0-5")
+st.markdown(html.colour_key(pictures.full_scale(model.conv1.weight), "weight", "weight"), unsafe_allow_html=True)
 with st.expander("conv2: 16 filters x 6 input channels"):
-    strongest = pictures.full_scale(model.conv2.weight)
     st.image(
         pictures.data_url(pictures.filters(model.conv2.weight)),
-        caption=f"conv2: a row per filter (0-15), a column per input channel (0-5), full colour = ±{strongest:.2f}",
+        caption="conv2: a row per filter (0-15), a column per input channel (0-5)",
     )
+    st.markdown(html.colour_key(pictures.full_scale(model.conv2.weight), "weight", "weight"), unsafe_allow_html=True)
 
 st.subheader("The tutorial, step by step")
 st.caption("Run on a copy of your model: a random input, MSELoss against a random target, backward(), one SGD step.")

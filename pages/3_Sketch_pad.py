@@ -62,20 +62,21 @@ def drawing_and_reading() -> None:
             st.markdown(html.probability_bars(reading.probabilities.tolist()), unsafe_allow_html=True)
             with st.expander("What the convolution layers see", expanded=True):
                 maps = reading.feature_maps
-                st.image(
-                    pictures.data_url(pictures.picture(maps["conv1"], columns=6, diverging=False, cell_px=3)),
-                    caption="conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most",
-                )
-                st.image(
-                    pictures.data_url(pictures.picture(maps["conv2"], columns=8, diverging=False, cell_px=5)),
-                    caption="conv2 + ReLU: 16 maps of 13 x 13",
-                )
+                for layer, columns, cell_px, caption in [
+                    ("conv1", 6, 3, "conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most"),
+                    ("conv2", 8, 5, "conv2 + ReLU: 16 maps of 13 x 13"),
+                ]:
+                    shown = pictures.picture(maps[layer], columns=columns, diverging=False, cell_px=cell_px)
+                    st.image(pictures.data_url(shown), caption=caption)
+                    key = html.colour_key(pictures.full_scale(maps[layer]), "no response", "strongest", diverging=False)
+                    st.markdown(key, unsafe_allow_html=True)
                 st.image(
                     pictures.data_url(pictures.filters(model.conv1.weight)),
-                    caption="conv1's 6 filters, which make those first maps: blue positive, red negative, "
-                    f"full colour = ±{pictures.full_scale(model.conv1.weight):.2f}",
+                    caption="conv1's 6 filters, which make those first maps",
                     width=300,
                 )
+                key = html.colour_key(pictures.full_scale(model.conv1.weight), "negative weight", "positive weight")
+                st.markdown(key, unsafe_allow_html=True)
 
     if reading is not None:
         if moment.run is not None:

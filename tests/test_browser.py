@@ -372,7 +372,7 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     attributions = page.get_by_test_id("attributions")
     playwright_api.expect(attributions.locator("figure")).to_have_count(2)
     assert "for 7, its answer" in attributions.inner_text()
-    assert page.get_by_text("Red pixels raised the digit's score").is_visible()
+    assert page.get_by_text("Blue pixels raised the digit's score").is_visible()
     screenshot(page, "sketch-pad-why", open_panel(page))
 
     open_tab(page, "What it finds alike")

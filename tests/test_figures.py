@@ -11,7 +11,7 @@ from PIL import Image
 
 from lenet.network.model import Net
 from lenet.ui.charts import MAX_CHART_POINTS, loss_chart, smoothed
-from lenet.ui.html import BAR_PX, DIGIT_COLOURS, probability_bars, sweep_chart
+from lenet.ui.html import BAR_PX, DIGIT_COLOURS, colour_key, probability_bars, sweep_chart
 from lenet.ui.pictures import AGAINST, FOR, GAP_PX, NEGATIVE, POSITIVE, attribution, colour, data_url, filters, picture
 
 WHITE = (255, 255, 255)
@@ -118,7 +118,7 @@ def test_the_sweep_chart_has_a_line_per_digit_and_marks_the_slider():
     assert now == pytest.approx((x0 + x1) / 2, abs=0.2)  # 0 degrees: half way
 
 
-def test_attributions_are_red_for_and_blue_against_over_a_grey_digit():
+def test_attributions_are_blue_for_and_red_against_over_a_grey_digit():
     digit = torch.zeros(28, 28, dtype=torch.uint8)
     digit[10, 10] = 255
     shares = torch.zeros(28, 28)
@@ -128,4 +128,16 @@ def test_attributions_are_red_for_and_blue_against_over_a_grey_digit():
     assert tuple(pixels[0, 0]) == FOR and tuple(pixels[0, 1]) == AGAINST  # full strength: the colour itself
     assert tuple(pixels[27, 27]) == WHITE  # nothing, no ink: white
     assert pixels[10, 10].tolist() == [166] * 3  # ink without a share: light grey
-    assert pixels[5, 5][0] > pixels[5, 5][2]  # a weaker push for: a paler red
+    assert pixels[5, 5][2] > pixels[5, 5][0]  # a weaker push for: a paler blue
+
+
+def test_one_colour_language_on_every_picture():
+    """Blue is more (a positive weight, a push for the digit, brighter), red is less, in the pictures and
+    in the keys under them."""
+    assert (FOR, AGAINST) == (POSITIVE, NEGATIVE) == ((33, 102, 172), (178, 24, 43))
+    key = colour_key(0.42, "lowered its score", "raised it")
+    gradient = re.search(r"linear-gradient\(to right, ([^)]*\)), #fff, ([^)]*\))\)", key).groups()
+    assert gradient == (f"rgb{NEGATIVE}".replace(" ", ""), f"rgb{POSITIVE}".replace(" ", ""))
+    assert "&minus;0.42 lowered its score" in key and "+0.42 raised it" in key
+    assert "0 no response" in colour_key(3.5, "no response", "strongest", diverging=False)
+    assert "&lt;b&gt;" in colour_key(1, "<b>", "x")

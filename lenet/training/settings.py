@@ -63,20 +63,40 @@ class TrainConfig:
     lr: float = setting(
         0.1,
         "Learning rate",
-        "The step size; the peak rate with the onecycle schedule",
+        "How far each step moves the weights down the gradient; with onecycle, the highest rate it reaches",
         low=1e-4,
         high=100.0,
         typed=True,
     )
-    momentum: float = setting(0.9, "Momentum", "SGD momentum: 0 is plain SGD", low=0.0, high=0.99, step=0.05)
-    nesterov: bool = setting(True, "Nesterov momentum", "Look ahead along the momentum", page="more")
+    momentum: float = setting(
+        0.9,
+        "Momentum",
+        "Each step keeps this share of the step before, so steps gather speed along a steady slope; "
+        "0 is plain SGD, as the tutorial",
+        low=0.0,
+        high=0.99,
+        step=0.05,
+    )
+    nesterov: bool = setting(
+        True,
+        "Nesterov momentum",
+        "Take the gradient where the momentum is about to carry the weights, not where they are: a steadier step",
+        page="more",
+    )
     weight_decay: float = setting(
-        5e-4, "Weight decay", "L2 penalty on the weights", low=0.0, high=0.1, typed=True, page="more"
+        5e-4,
+        "Weight decay",
+        "Shrink every weight by this share of itself each step (an L2 penalty): weights grow only where the digits ask",
+        low=0.0,
+        high=0.1,
+        typed=True,
+        page="more",
     )
     schedule: Schedule = setting(
         Schedule.ONECYCLE,
         "Schedule",
-        "onecycle: warm up to the peak rate, then anneal; constant: the same rate throughout",
+        "onecycle: the rate climbs to its peak over the first 30 % of the steps (a warm-up), then falls "
+        "slowly to almost 0 (it anneals); constant: the same rate throughout, as the tutorial",
     )
     seed: int = setting(0, "Seed", "Seeds the order of the training images", low=0, high=2**31 - 1, page="more")
     device: str = setting("auto", "Device", "auto: the machine's GPU or accelerator if it has one, else the CPU")

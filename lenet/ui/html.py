@@ -171,3 +171,18 @@ def sweep_chart(values: list[float], probabilities: list[list[float]], current: 
         f"<div data-testid='sweep'><svg viewBox='0 0 {SWEEP_W} {SWEEP_H}' width='100%' style='max-width:640px' "
         f"role='img' aria-label='each digit&#39;s probability across {escape(label)}'>{''.join(parts)}</svg></div>"
     )
+
+
+def colour_key(full_scale: float, less: str, more: str, diverging: bool = True) -> str:
+    """The scale under a picture: what its colours mean and the value of full colour. One language on
+    every page: blue is more (positive, for the digit, brighter), red is less, white nothing; a map of
+    responses runs from black (none) to white (the strongest)."""
+    ends = "rgb(178,24,43), #fff, rgb(33,102,172)" if diverging else "#000, #fff"
+    low, high = (f"&minus;{full_scale:.3g}", f"+{full_scale:.3g}") if diverging else ("0", f"{full_scale:.3g}")
+    return (
+        "<div data-testid='colour-key' style='display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;"
+        "font-size:0.8rem;color:gray;margin:-0.5rem 0 0.75rem'>"
+        f"<span>{low} {escape(less)}</span>"
+        f"<span style='width:96px;height:10px;border:1px solid rgba(128,128,128,.5);background:linear-gradient("
+        f"to right, {ends})'></span><span>{high} {escape(more)}</span></div>"
+    )

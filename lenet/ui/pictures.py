@@ -71,12 +71,12 @@ def data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-FOR, AGAINST = NEGATIVE, POSITIVE  # attributions: red for the class, blue against it
+FOR, AGAINST = POSITIVE, NEGATIVE  # one colour language: blue is more (for the digit), red is less (against)
 
 
 def attribution(digit: torch.Tensor, shares: torch.Tensor, scale: float, cell_px: int = 6) -> np.ndarray:
     """Attributions over a digit: the (28, 28) uint8 digit in light grey on white, each pixel tinted
-    red (for) or blue (against) as strongly as its share's magnitude against `scale`."""
+    blue (for) or red (against) as strongly as its share's magnitude against `scale`."""
     base = 255 - 0.35 * digit.float()  # the strokes light grey, so the colours stay readable over them
     strength = (
         (shares.detach().float().abs() / (scale or 1.0)).clamp(0, 1).sqrt().unsqueeze(-1)

@@ -101,8 +101,9 @@ def where_it_looked(model: Net, reading: Reading, shared_scale: float | None = N
         ),
         unsafe_allow_html=True,
     )
+    st.markdown(html.colour_key(scale, "lowered its score", "raised it"), unsafe_allow_html=True)
     st.caption(
-        "Red pixels raised the digit's score, blue ones lowered it; the stronger the colour, the bigger the push. "
+        "Blue pixels raised the digit's score, red ones lowered it; the stronger the colour, the bigger the push. "
         "Each map adds up to how much more the digit scores on your drawing than on a blank canvas "
         "(integrated gradients: the score's slope, averaged from black to your drawing, times each pixel's ink). "
         + (
@@ -134,7 +135,8 @@ def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
     agree = int((labels == reading.prediction).sum())
     st.markdown(
         f"**It looks most like these**: the {NEIGHBOURS} training digits nearest to your drawing in the 84 numbers "
-        f"`fc2` passes on, nearest first. {agree} of them are {reading.prediction}s."
+        "`fc2` passes on (the network's own summary of a digit, just before `fc3` turns it into ten scores), "
+        f"nearest first. {agree} of them are {reading.prediction}s."
     )
     st.markdown(
         html.gallery(
@@ -237,7 +239,7 @@ def fool_it(model: Net, reading: Reading) -> None:
                 ),
                 (
                     pictures.data_url(pictures.picture(fooled.change[None], 1, diverging=True, cell_px=1)),
-                    f"the change: blue brighter, red darker, full colour ±{pictures.full_scale(fooled.change):.2f}",
+                    "the change: blue brighter, red darker",
                 ),
                 (pictures.data_url(reading.digit.numpy()), f"your digit: {reading.prediction}"),
             ],
@@ -246,10 +248,12 @@ def fool_it(model: Net, reading: Reading) -> None:
         ),
         unsafe_allow_html=True,
     )
+    st.markdown(html.colour_key(pictures.full_scale(fooled.change), "darker", "brighter"), unsafe_allow_html=True)
     st.markdown(_fooling_sentence(smallest, target), unsafe_allow_html=False)
     st.caption(
-        "A targeted attack: one step of the fast gradient sign method (each pixel moved by ε against the "
-        "gradient of the loss for the chosen digit), then five smaller steps, each pixel kept within ε."
+        "A targeted attack: one step of the fast gradient sign method (every pixel moved by ε, each the way "
+        "that lowers the loss for the chosen digit: the sign of its gradient), then five smaller steps, each "
+        "pixel kept within ε of your drawing."
     )
 
 
