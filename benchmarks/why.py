@@ -26,6 +26,7 @@ from lenet.network.model import Net
 from lenet.service.slots import training_threads
 from lenet.store.checkpoint import pretrained
 from lenet.training.settings import preset
+from lenet.training.snapshots import probe
 from lenet.training.train import fit
 
 CANVAS_SCALE = 10  # a 28 x 28 digit drawn on the 280 x 280 canvas
@@ -114,10 +115,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"after a stroke, everything: slowest of {len(laps)} {worst * 1000:.1f} ms")
 
     x, lessons = read_digit(model, images[0], min_extent_px=40).x, []
+    test = probe(load_mnist().test_images, load_mnist().test_labels)
     for _ in range(10):
         taught = copy.deepcopy(model)
         start = time.perf_counter()
-        sgd_step(taught, x, 3, 0.01)
+        sgd_step(taught, x, 3, 0.01, test)  # the step, and the 1,000 test digits before and after
         lessons.append(time.perf_counter() - start)
     lesson_ms = statistics.median(lessons) * 1000
     print(f"one lesson (an SGD step on one drawing): median {lesson_ms:.1f} ms")

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from lenet.service.runs import expected_wait_s, place_in_line, wall_seconds_left
-from lenet.service.slots import SLOTS
+from lenet.service.slots import SLOTS, run_steps
 from lenet.service.workspace import Refused, Workspace
 from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError
 from lenet.store.records import RunState
+from lenet.training import advice
 from lenet.ui import charts, compare, frame, myhand, path, pictures, remembered, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
 
@@ -45,6 +46,12 @@ with st.container(border=True):
         help="Draws the first weights of a run from scratch: the same seed, bit for bit the same start, "
         "so two runs compare their settings, not their luck.",
     )
+    try:
+        steps = run_steps(chosen_config())
+    except ValueError:  # a typed value out of range: Start says so
+        steps = None
+    if start_from == FROM_SCRATCH and steps is not None and (few := advice.too_few_steps(steps)):
+        st.warning(few)
     start, stop, note = st.columns([1, 1, 4])
     if running:
         note.caption("One run at a time: Stop this one to start another. Other pages keep working meanwhile.")
@@ -150,6 +157,8 @@ def live() -> None:
     myhand.report(ws)
     if run.state in (RunState.STOPPED, RunState.COMPLETED):
         st.success(words.plain(run.message))
+        if run.evaluation is not None and (stuck := advice.why_it_guesses(run.config, done, run.evaluation.accuracy)):
+            st.warning(stuck)
     elif run.state in (RunState.DIVERGED, RunState.FAILED):
         st.error(words.plain(run.message))
 

@@ -407,6 +407,8 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     open_tab(page, "Teach it")
     bars = page.get_by_test_id("probabilities").locator("[data-testid=bar]")
     seen = bars.evaluate_all("els => els.map(e => e.title)")
+    teach = page.get_by_role("button", name="Teach it: one SGD step")
+    assert teach.is_disabled(), "no digit is chosen for the learner: a step to its own answer teaches nothing"
     page.get_by_role("combobox", name="It is really a").click()
     page.get_by_role("option", name="3", exact=True).click()
     page.wait_for_selector(IDLE)
@@ -418,12 +420,17 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     assert now > was  # one step towards the label
     assert page.get_by_test_id("before-lesson").is_visible() and page.get_by_test_id("after-lesson").is_visible()
     assert page.get_by_text(re.compile(r"^Source: pretrained \(\d+ epochs\) \+ 1 lesson here$")).is_visible()
+    # what the step did to MNIST, measured, here and in the sidebar
+    measured = page.get_by_text("On 1,000 test digits it never trained on").inner_text()
+    tested = re.search(r"never trained on: ([\d.]+)% → ([\d.]+)%", measured)
+    assert tested and page.get_by_text(f"After your lessons: {tested[2]}% on 1,000 test digits").is_visible()
     assert bars.evaluate_all("els => els.map(e => e.title)") != seen  # the prediction above uses the new weights
     screenshot(page, "sketch-pad-teach-it", open_panel(page))
     page.get_by_role("button", name="Undo the last step").click()
     page.get_by_text(re.compile(r"^Source: pretrained \(\d+ epochs\)$")).wait_for(timeout=30_000)
     playwright_api.expect(page.get_by_role("button", name="Undo the last step")).to_be_disabled()
     page.wait_for_selector(IDLE)
+    assert page.get_by_text("After your lessons:").count() == 0
     assert bars.evaluate_all("els => els.map(e => e.title)") == seen  # the weights as they were
 
     # Another digit: every panel answers for it.
@@ -811,6 +818,7 @@ DRAWN_SET = Path(__file__).parent / "data" / "drawn_digits.npz"  # 63 digits dra
 
 def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path):
     from lenet.network.handwriting import DigitSet
+    from lenet.service.finetune import split
 
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server.url}/Sketch_pad")
@@ -846,12 +854,20 @@ def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path)
     assert torch_equal(mine.pixels, drawn.pixels) and torch_equal(mine.labels, drawn.labels)
 
     page.get_by_role("button", name="Teach it my hand").click()
-    report = page.get_by_text(re.compile(r"^Taught your hand \(63 digits\): your digits 100% → \d+%, MNIST test"))
+    taught, new = split(drawn)
+    report = page.get_by_test_id("stTable").filter(has_text="new digits of your hand, never taught")
     report.wait_for(timeout=120_000)
+    rows = [row.split("\t") for row in report.locator("tbody tr").all_inner_texts()]
+    assert [row[0] for row in rows] == [
+        f"the {len(taught)} digits it was taught",
+        f"{len(new)} new digits of your hand, never taught",
+        "MNIST's 10,000 test digits",
+    ]
+    assert rows[0][1] == rows[1][1] == "100%"  # the pretrained model read them all before
     screenshot(page, "my-digits", page.locator(".st-key-your-digits"))
     page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
     wait_idle(page, "Train")
-    assert page.get_by_text(re.compile(r"taught your hand: 10,000 MNIST digits and your 63")).count() > 0
+    assert page.get_by_text(re.compile(f"taught your hand: 10,000 MNIST digits and {len(taught)} of yours")).count()
 
 
 def torch_equal(a, b) -> bool:

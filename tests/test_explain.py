@@ -27,12 +27,14 @@ from lenet.explain.evidence import (
 from lenet.explain.likeness import REPRESENTATIONS, Representations, RepresentationsUnavailable, representation
 from lenet.explain.whatif import what_if
 from lenet.network.data import MNIST_STD, PAD, MnistUnavailable, normalise, to_pixels
+from lenet.network.evaluate import evaluate
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.model import Net
 from lenet.network.preprocess import NotADigit
 from lenet.service.workspace import Busy, Refused, Workspace
 from lenet.store.checkpoint import pretrained
 from lenet.training.settings import TrainConfig
+from lenet.training.snapshots import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,7 +211,8 @@ def test_one_sgd_step_is_the_tutorial_step(model, mnist):
     """Against a step written out by hand: w - lr * dL/dw, with the gradient from autograd."""
     x = normalise(mnist.test_images[8:9])
     taught, reference = copy.deepcopy(model), copy.deepcopy(model)
-    lesson = sgd_step(taught, x, 3, lr=0.05)
+    test = probe(mnist.test_images, mnist.test_labels)
+    lesson = sgd_step(taught, x, 3, lr=0.05, test=test)
     loss = F.cross_entropy(reference(x), torch.tensor([3]))
     gradients = torch.autograd.grad(loss, list(reference.parameters()))
     for (name, p), g, q in zip(reference.named_parameters(), gradients, taught.parameters(), strict=True):
@@ -220,6 +223,7 @@ def test_one_sgd_step_is_the_tutorial_step(model, mnist):
         torch.cat([g.flatten() for g in gradients[:2]]).norm().item()
     )
     assert all(p.grad is None for p in taught.parameters())
+    assert lesson.tested == (evaluate(model, *test).accuracy, evaluate(taught, *test).accuracy)
 
 
 def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
@@ -228,13 +232,17 @@ def test_teach_then_undo_restores_the_weights_bit_for_bit(mnist):
     before, theirs = weights(ws.model), weights(neighbour.model)
     x = normalise(mnist.test_images[8:9])
     first = ws.teach(x, 3, 0.1)
-    ws.teach(x, 3, 0.1)
+    second = ws.teach(x, 3, 0.1)
     assert ws.lessons == 2
+    # the sidebar's accuracy follows the lessons: measured after each, back to before when undone
+    assert first.tested[1] == second.tested[0] and ws.tested_after_lessons == second.tested[1]
     assert first.after[3] > first.before[3]
     published = ws.inference_model()
     assert torch.equal(published.conv1.weight, ws.model.conv1.weight)  # the pages see the lesson
     ws.undo_lesson()
+    assert ws.tested_after_lessons == first.tested[1]
     ws.undo_lesson()
+    assert ws.tested_after_lessons is None  # the model is the run's again: its own figure holds
     assert_same_weights(ws.model, before)
     assert_same_weights(ws.inference_model(), before)
     assert ws.lessons == 0 and ws.origin == "pretrained" and not ws.can_undo_lesson

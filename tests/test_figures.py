@@ -92,13 +92,13 @@ def test_a_long_run_shows_every_kth_step_up_to_the_latest():
     assert np.all(np.diff(raw.x) == 5) and "every 5th step" in raw.name
     np.testing.assert_allclose(raw.y, np.asarray(losses)[raw.x - 1])
     assert trend.y[-1] == smoothed(np.asarray(losses))[-1]  # the average still covers every step
-    assert len(chart.layout.shapes) == 10  # a line at each of the 10 epoch boundaries
+    assert len(chart.layout.shapes) == 1 + 10  # the guess's line, and one at each of the 10 epoch boundaries
 
 
 def test_a_short_run_shows_every_step():
     chart = loss_chart([2.3, 2.0, 1.5], steps_per_epoch=2)
     assert list(chart.data[0].x) == [1, 2, 3] and chart.data[0].name == "step loss"
-    assert len(chart.layout.shapes) == 1
+    assert len(chart.layout.shapes) == 1 + 1
 
 
 def test_the_sweep_chart_has_a_line_per_digit_and_marks_the_slider():

@@ -14,7 +14,7 @@ from lenet.network.augment import transformed
 from lenet.network.data import to_network_input
 from lenet.network.handwriting import MAX_DIGITS, MAX_SET_FILE_BYTES, DigitSet, DigitSetError, SetFull
 from lenet.network.model import Net
-from lenet.service.finetune import HAND_MNIST, mixed, repeats, teach_my_hand
+from lenet.service.finetune import HAND_MNIST, mixed, repeats, split, teach_my_hand
 from lenet.service.slots import RunSlots
 from lenet.service.workspace import Workspace
 
@@ -155,20 +155,40 @@ def test_the_mix_is_mnist_and_the_learners_digits_repeated(mnist):
     assert repeats(1_000) == 5 and repeats(1) == 100
 
 
+def test_a_third_of_each_labels_digits_is_kept_out_of_the_lesson(mnist):
+    digits = a_set(mnist, 40)
+    taught, new = split(digits)
+    assert len(taught) + len(new) == 40
+    for label in range(10):
+        mine = (digits.labels == label).nonzero().squeeze(1)
+        kept_out = digits.pixels[mine[2::3]]  # every third, in the order drawn
+        assert torch.equal(new.pixels[new.labels == label], kept_out)
+        assert torch.equal(
+            taught.pixels[taught.labels == label], digits.pixels[mine[(torch.arange(len(mine)) % 3) != 2]]
+        )
+    data = mixed(mnist, taught)
+    learner = data.train_images[HAND_MNIST:, 0, 2:-2, 2:-2]
+    assert not any(torch.equal(digit, seen) for digit in new.pixels for seen in learner[: len(taught)])
+
+
 @pytest.mark.slow
 def test_teaching_it_my_hand_reads_my_hand_better_and_keeps_mnist(mnist):
     ws = pretrained()
     with pytest.raises(ValueError, match="at least 10"):
         teach_my_hand(ws, slots=RunSlots(1))
     ws.digits.replace_with(a_set(mnist, 30))
-    before = ws.hand_accuracy().accuracy
-    run = teach_my_hand(ws, slots=RunSlots(1))
+    run, taught, new = teach_my_hand(ws, slots=RunSlots(1))
     run.thread.join(120)
     assert run.state == "completed" and run.config.augment
-    assert run.hand_before["hand"] == before and run.hand_before["mnist"] > 0.99 and run.hand_before["digits"] == 30
-    after = ws.hand_accuracy().accuracy
-    print(f"\nyour digits {before:.0%} -> {after:.0%}, MNIST {run.hand_before['mnist']:.2%} -> {run.end_accuracy:.2%}")
-    assert after > before and run.end_accuracy > 0.97
+    before = run.hand_before
+    assert before["digits"] == len(taught) and before["new_digits"] == len(new) and len(taught) + len(new) == 30
+    assert before["mnist"] > 0.99
+    after = {"taught": taught.read_by(ws.inference_model()).accuracy, "new": new.read_by(ws.inference_model()).accuracy}
+    print(
+        f"\ntaught digits {before['taught']:.0%} -> {after['taught']:.0%}, new digits of that hand "
+        f"{before['new']:.0%} -> {after['new']:.0%}, MNIST {before['mnist']:.2%} -> {run.end_accuracy:.2%}"
+    )
+    assert after["taught"] > before["taught"] and run.end_accuracy > 0.97
     assert "taught your hand" in run.start
 
 

@@ -90,7 +90,7 @@ def test_the_largest_run_record_round_trips():
     assert len(back) == 20 and back[0].losses.tolist() == pytest.approx(record["losses"], rel=1e-6)  # float32 in a run
 
 
-@pytest.mark.parametrize("name", ["fast", "tutorial"])
+@pytest.mark.parametrize("name", ["fast", "quick", "tutorial"])
 @pytest.mark.slow
 def test_a_run_at_the_highest_learning_rate_the_form_allows_downloads_and_loads_back(mnist, name):
     ws = pretrained()
@@ -115,7 +115,7 @@ def test_a_long_file_name_then_training_and_teaching_my_hand_still_download(mnis
     with np.load(DRAWN) as drawn:
         pixels, labels = torch.from_numpy(drawn["digits"][:12]), torch.from_numpy(drawn["labels"][:12].astype(np.int64))
     ws.digits.replace_with(DigitSet(pixels, labels))
-    taught = teach_my_hand(ws, slots=RunSlots(1))
+    taught, _, _ = teach_my_hand(ws, slots=RunSlots(1))
     taught.thread.join(120)
     assert taught.state == "completed" and len(taught.start) <= MAX_TEXT
     back = Workspace.from_upload(ws.download(), HOSTILE_NAME)

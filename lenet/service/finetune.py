@@ -1,8 +1,9 @@
 """Teach it my hand: a short, ordinary background run of the session's model on MNIST digits mixed
 with the learner's own, each of theirs seen many times, every digit changed at random (augmented).
 
-Both accuracies are kept from before it, MNIST's test and the learner's digits', so a page can show
-what it gained on their hand and what, if anything, it forgot of MNIST.
+A third of the learner's digits are kept out of it (`split`): the digits it was taught say what it
+remembers, the new ones whether it learned the hand. The three accuracies are kept from before it
+(taught, new, MNIST's test), so a page can show what it gained and what, if anything, it forgot.
 """
 
 import math
@@ -39,21 +40,42 @@ def mixed(mnist: Mnist, digits: DigitSet) -> Mnist:
     )
 
 
-def teach_my_hand(ws: Workspace, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS) -> TrainingRun:
-    """Start the fine-tune on `ws`'s model with its digits as they are now; `ValueError` for too few."""
+KEPT_OUT = 3  # one digit in three of each label is never taught
+
+
+def split(digits: DigitSet) -> tuple[DigitSet, DigitSet]:
+    """(taught, new): of each label's digits, in the order drawn, every third is kept out."""
+    position = torch.zeros(len(digits), dtype=torch.long)
+    for label in digits.labels.unique():
+        mine = (digits.labels == label).nonzero().squeeze(1)
+        position[mine] = torch.arange(len(mine))
+    new = position % KEPT_OUT == KEPT_OUT - 1
+    return (
+        DigitSet(digits.pixels[~new], digits.labels[~new]),
+        DigitSet(digits.pixels[new], digits.labels[new]),
+    )
+
+
+def teach_my_hand(
+    ws: Workspace, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS
+) -> tuple[TrainingRun, DigitSet, DigitSet]:
+    """Start the fine-tune on `ws`'s model with two thirds of its digits as they are now: the run, the digits
+    taught and the digits kept out; `ValueError` for too few."""
     if len(ws.digits) < MIN_FOR_ACCURACY:
         raise ValueError(f"Label at least {MIN_FOR_ACCURACY} of your digits first: it learns from them.")
-    digits = DigitSet(ws.digits.pixels, ws.digits.labels)  # the set as it is now: the learner may go on adding
-    mnist = data()
+    taught, new = split(ws.digits)  # the set as it is now: the learner may go on adding
+    mnist, model = data(), ws.inference_model()
     before = {
-        "mnist": evaluate(ws.inference_model(), mnist.test_images, mnist.test_labels).accuracy,
-        "hand": ws.hand_accuracy().accuracy,
-        "digits": len(digits),
+        "mnist": evaluate(model, mnist.test_images, mnist.test_labels).accuracy,
+        "taught": taught.read_by(model).accuracy,
+        "new": new.read_by(model).accuracy if len(new) else None,
+        "digits": len(taught),
+        "new_digits": len(new),
     }
     note = (
-        f"taught your hand: {HAND_MNIST:,} MNIST digits and your {len(digits)}, each {repeats(len(digits))} times, "
-        "all changed at random"
+        f"taught your hand: {HAND_MNIST:,} MNIST digits and {len(taught)} of yours, each {repeats(len(taught))} "
+        "times, all changed at random"
     )
-    run = ws.start(HAND_CONFIG, data=lambda: mixed(data(), digits), slots=slots, note=note)
+    run = ws.start(HAND_CONFIG, data=lambda: mixed(data(), taught), slots=slots, note=note)
     run.record_hand_before(before)
-    return run
+    return run, taught, new

@@ -31,6 +31,7 @@ from lenet.store.records import EpochRecord
 from lenet.text import clean
 from lenet.training.devices import resolve_device
 from lenet.training.settings import TrainConfig
+from lenet.training.snapshots import probe
 
 MAX_FILE_NAME = 80  # characters of an uploaded file's name that its model's origin keeps
 UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
@@ -76,7 +77,8 @@ class Workspace:
         self.run: TrainingRun | None = None
         self.lessons = 0  # single SGD steps taught on the learner's own drawings
         self._lessons_before_run = 0  # of those, the ones taught before the last run started
-        self._before_lessons: list[dict[str, torch.Tensor]] = []  # the weights before each, for undo
+        self._before_lessons: list[tuple[dict[str, torch.Tensor], float]] = []  # weights and accuracy before each
+        self.tested_after_lessons: float | None = None  # accuracy on the 1,000 probe digits since the last lesson
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
         self.owner_grace_s = OWNER_GRACE_S  # the app sets it to the server's session TTL
@@ -176,15 +178,17 @@ class Workspace:
         if self.training:
             raise Busy("A run is training this model: it would overwrite the lesson within a step. Stop it first.")
         before = copy.deepcopy(self.model.state_dict())
-        lesson = sgd_step(self.model, x, label, lr)
+        mnist = load_mnist()
+        lesson = sgd_step(self.model, x, label, lr, test=probe(mnist.test_images, mnist.test_labels))
         if not all(within_bounds(p) for p in self.model.parameters()):
             self.model.load_state_dict(before)
             raise Refused(
                 f"That step pushed a weight past ±{MAX_WEIGHT:g} (or out of the numbers), where the model could no "
                 "longer be saved: it was undone. Try a smaller learning rate."
             )
-        self._before_lessons = [before, *self._before_lessons][:UNDO_LESSONS]
+        self._before_lessons = [(before, lesson.tested[0]), *self._before_lessons][:UNDO_LESSONS]
         self.lessons += 1
+        self.tested_after_lessons = lesson.tested[1]
         self.publish()
         return lesson
 
@@ -196,9 +200,10 @@ class Workspace:
         """The weights as they were before the last lesson, bit for bit."""
         if not self.can_undo_lesson:
             raise Busy("Stop the training run first.") if self.training else Refused("There is no lesson to undo.")
-        before, *self._before_lessons = self._before_lessons
+        (before, tested), *self._before_lessons = self._before_lessons
         self.model.load_state_dict(before)
         self.lessons -= 1
+        self.tested_after_lessons = tested if self.lessons > self._lessons_before_run else None
         self.publish()
 
     def hand_accuracy(self, model: Net | None = None, at_least: int = MIN_FOR_ACCURACY) -> HandAccuracy | None:
@@ -240,6 +245,7 @@ class Workspace:
         start = start_description(self.origin, self.init_seed, self.run, lessons, note)
         self._lessons_before_run = self.lessons
         self._before_lessons = []  # undoing a lesson after a run would undo the run as well
+        self.tested_after_lessons = None
         if self.run is not None:  # the last run has ended: its epochs join the history
             self._past += self.run.epochs
             self._past_partial_steps += self.run.partial_steps()

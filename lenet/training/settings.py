@@ -176,8 +176,14 @@ PRESETS = {
     # About 99.1 % test accuracy in 3 epochs, at the edge of 99 % (the seeds' figures:
     # docs/measurements/2026-11-27-training-speed.md).
     "fast": TrainConfig(),
+    # Short runs from scratch (10,000 digits, one epoch): onecycle spends them warming up and annealing;
+    # a constant rate learns from the first step (docs/measurements/2026-12-01-readable-panels.md).
+    "quick": TrainConfig(lr=0.05, schedule=Schedule.CONSTANT),
 }
-PRESET_HELP = "tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial. fast: about 99 % in 3 epochs."
+PRESET_HELP = (
+    "tutorial: plain SGD, lr 0.01, batch 64, as in PyTorch's tutorial. fast: about 99 % in 3 epochs. "
+    "quick: for short runs from scratch (10,000 digits, 1 epoch: about 90 %), a constant rate 0.05, no warm-up."
+)
 
 
 def preset(name: str, **overrides: object) -> TrainConfig:

@@ -38,8 +38,14 @@ def teach_it(ws: Workspace, reading: Reading) -> None:
             "A run is training this model: a step on your drawing would be overwritten by its next steps. "
             "Teach it when the run has ended (or stop it on the Train page)."
         )
-    # no key: a drawing read as another digit starts from that digit again
-    label = st.selectbox("It is really a", range(10), index=reading.prediction)
+    # no key, and no digit chosen: a step towards the model's own answer teaches it nothing it does not say
+    label = st.selectbox(
+        "It is really a",
+        range(10),
+        index=None,
+        placeholder=f"the true digit (it reads {reading.prediction})",
+        help="Choose what you meant: the step pulls the model towards it. Choose a wrong one, and see what that does.",
+    )
     lr = st.select_slider(
         "Learning rate", LEARNING_RATES, value=TUTORIAL_LR, key="teach_lr", help="The tutorial uses 0.01."
     )
@@ -47,14 +53,18 @@ def teach_it(ws: Workspace, reading: Reading) -> None:
         f"optimizer = optim.SGD(net.parameters(), lr={lr})\n"
         "optimizer.zero_grad()\n"
         "output = net(input)  # your drawing, as the network sees it\n"
-        f"loss = nn.CrossEntropyLoss()(output, torch.tensor([{label}]))\n"
+        f"loss = nn.CrossEntropyLoss()(output, torch.tensor([{'?' if label is None else label}]))\n"
         "loss.backward()\n"
         "optimizer.step()",
         language="python",
     )
     teach, undo = st.columns(2)
     teach.button(
-        "Teach it: one SGD step", type="primary", on_click=_teach, args=(label, lr, reading.x), disabled=ws.training
+        "Teach it: one SGD step",
+        type="primary",
+        on_click=_teach,
+        args=(label, lr, reading.x),
+        disabled=ws.training or label is None,
     )
     undo.button("Undo the last step", on_click=_undo, disabled=not ws.can_undo_lesson)
     if "lesson" in st.session_state and ws.lessons:  # a reset or a loaded model has had none
@@ -65,6 +75,15 @@ def teach_it(ws: Workspace, reading: Reading) -> None:
             f"vertical-align:middle'> **One step with lr = {lesson.lr} on this digit**: the loss was "
             f"{lesson.loss:.3g}; the probability of {lesson.label} went from {_percent(was)} to {_percent(now)}.",
             unsafe_allow_html=True,
+        )
+        tested_before, tested_after = lesson.tested
+        st.markdown(
+            f"On 1,000 test digits it never trained on: **{tested_before:.1%} → {tested_after:.1%}**. "
+            + (
+                "One step on one digit barely moves what it learned from 60,000."
+                if abs(tested_after - tested_before) < 0.005
+                else "One step on one digit moved what it learned from 60,000: a large rate overshoots."
+            )
         )
         before, after = st.columns(2)
         before.caption("Before the step")

@@ -56,10 +56,12 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     accuracy = ws.last_accuracy
     claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""
     st.caption(
-        f"Last test accuracy: {accuracy:.2%}{claimed}"
+        f"Last test accuracy: {accuracy:.2%}{claimed}{' (before your lessons)' if ws.tested_after_lessons else ''}"
         if accuracy is not None
         else "Last test accuracy: not measured yet"
     )
+    if ws.tested_after_lessons is not None:  # the last run's figure is stale: the lessons changed the weights
+        st.caption(f"After your lessons: {ws.tested_after_lessons:.1%} on 1,000 test digits")
     if (hand := ws.hand_accuracy()) is not None:
         st.caption(f"Your digits: {hand.right} of {hand.total} right ({hand.accuracy:.0%})")
     if ws.run is not None:
