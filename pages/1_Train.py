@@ -14,8 +14,8 @@ from lenet.ui.settings_form import chosen_config, settings_form
 ws = frame.page("Train", "📉")
 st.title("Train")
 st.caption(
-    "Run SGD on MNIST's training digits (as many as *Images* says, of 60,000) and watch the loss fall; each epoch "
-    "ends with a test on the 10,000 test digits, which the network never trains on."
+    "Run SGD on MNIST's training digits (as many as *Training images* says, of 60,000) and watch the loss fall; "
+    "each epoch ends with a test on the 10,000 test digits, which the network never trains on."
 )
 
 running = ws.training

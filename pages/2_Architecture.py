@@ -33,13 +33,13 @@ st.caption(
     "full colour is the largest weight of the layer."
 )
 st.image(pictures.data_url(pictures.filters(model.conv1.weight)), caption="conv1: filters 0-5")
-st.markdown(html.colour_key(pictures.full_scale(model.conv1.weight), "weight", "weight"), unsafe_allow_html=True)
+st.markdown(html.colour_key(pictures.full_scale(model.conv1.weight), "", "weight"), unsafe_allow_html=True)
 with st.expander("conv2: 16 filters x 6 input channels"):
     st.image(
         pictures.data_url(pictures.filters(model.conv2.weight)),
         caption="conv2: a row per filter (0-15), a column per input channel (0-5)",
     )
-    st.markdown(html.colour_key(pictures.full_scale(model.conv2.weight), "weight", "weight"), unsafe_allow_html=True)
+    st.markdown(html.colour_key(pictures.full_scale(model.conv2.weight), "", "weight"), unsafe_allow_html=True)
 
 st.subheader("The tutorial, step by step")
 st.caption("Run on a copy of your model: a random input, MSELoss against a random target, backward(), one SGD step.")

@@ -75,7 +75,7 @@ def drawing_and_reading() -> None:
                     caption="conv1's 6 filters, which make those first maps",
                     width=300,
                 )
-                key = html.colour_key(pictures.full_scale(model.conv1.weight), "negative weight", "positive weight")
+                key = html.colour_key(pictures.full_scale(model.conv1.weight), "", "weight")
                 st.markdown(key, unsafe_allow_html=True)
 
     if reading is not None:

@@ -150,7 +150,7 @@ def test_architecture_shows_the_module(server, page):
     printed = page.get_by_test_id("stCode").filter(has_text="(fc1): Linear")  # print(net), among the code blocks
     playwright_api.expect(printed).to_contain_text("(conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))")
     playwright_api.expect(printed).to_contain_text("(fc3): Linear(in_features=84, out_features=10, bias=True)")
-    assert page.get_by_text("81,194 weights in all.").is_visible()
+    assert page.get_by_text("81,194 parameters in all").is_visible()
     # every step of forward(), the pools and the flatten to 576 included, next to its line
     page.get_by_role("cell", name="torch.flatten", exact=True).wait_for()
     rows = (
@@ -485,7 +485,8 @@ def test_closing_the_tab_ends_its_training_run_once_its_session_is_gone(browser,
 
 
 def models_in_memory(page) -> int:
-    return int(re.search(r"^Sessions open: (\d+)", page.get_by_text(re.compile(r"^Sessions open: ")).inner_text())[1])
+    shown = page.get_by_text(re.compile(r"^Models in memory: ")).inner_text()
+    return int(re.search(r"^Models in memory: (\d+),", shown)[1])
 
 
 def test_closed_sessions_give_their_models_back(browser, tmp_path):
@@ -697,8 +698,9 @@ def attribution_scale(page) -> float:
 
 
 def filter_scale(page) -> float:
-    caption = page.get_by_text(re.compile(r"^conv1: filters 0-5, full colour = ±")).inner_text()
-    return float(caption.rsplit("±", 1)[1])
+    """Full colour of conv1's filters, as the key under them says (the first key of the Architecture page)."""
+    key = page.get_by_test_id("colour-key").first.inner_text()
+    return float(re.search(r"\+([\d.e+-]+) weight", key).group(1))
 
 
 def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page):
@@ -857,7 +859,7 @@ def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path)
     taught, new = split(drawn)
     report = page.get_by_test_id("stTable").filter(has_text="new digits of your hand, never taught")
     report.wait_for(timeout=120_000)
-    rows = [row.split("\t") for row in report.locator("tbody tr").all_inner_texts()]
+    rows = [row.locator("td, th").all_inner_texts() for row in report.locator("tbody tr").all()]
     assert [row[0] for row in rows] == [
         f"the {len(taught)} digits it was taught",
         f"{len(new)} new digits of your hand, never taught",

@@ -11,7 +11,7 @@ from PIL import Image
 
 from lenet.network.model import Net
 from lenet.ui.charts import MAX_CHART_POINTS, loss_chart, smoothed
-from lenet.ui.html import BAR_PX, DIGIT_COLOURS, colour_key, probability_bars, sweep_chart
+from lenet.ui.html import ANSWER, BAR_PX, DIGIT_COLOURS, OTHERS, colour_key, probability_bars, sweep_chart
 from lenet.ui.pictures import AGAINST, FOR, GAP_PX, NEGATIVE, POSITIVE, attribution, colour, data_url, filters, picture
 
 WHITE = (255, 255, 255)
@@ -78,10 +78,10 @@ def test_probability_bars_are_as_tall_as_likely_and_the_likeliest_is_red():
     heights = [int(height) for _, height, _ in bars]
     assert heights[7] == round(0.9 * BAR_PX) and heights[2] == round(0.05 * BAR_PX)
     assert heights[0] == 1  # a hairline, so every digit has a bar
-    assert [colour for _, _, colour in bars].count("rgb(239,85,59)") == 1 and bars[7][2] == "rgb(239,85,59)"
+    assert [colour for _, _, colour in bars].count(ANSWER) == 1 and bars[7][2] == ANSWER
     assert ">90%<" in html and ">5%<" in html and "><1%<" in html
     no_answer = probability_bars([0.12, *[0.88 / 9] * 9])  # a random network's: no digit is its answer
-    assert "rgb(239,85,59)" not in no_answer and no_answer.count("rgb(99,110,250)") == 10
+    assert ANSWER not in no_answer and no_answer.count(OTHERS) == 10
 
 
 def test_a_long_run_shows_every_kth_step_up_to_the_latest():

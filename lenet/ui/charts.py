@@ -90,13 +90,13 @@ def guessing_line() -> tuple[dict, dict]:
         "y1": GUESSING_LOSS,
         "line": {"dash": "dot", "color": "gray", "width": 1},
     }
-    label = {
+    label = {  # at the left: the chart's toolbar shows at the top right
         "xref": "paper",
-        "x": 1,
+        "x": 0.01,
         "y": GUESSING_LOSS,
         "text": "guessing: 2.30",
         "showarrow": False,
-        "xanchor": "right",
+        "xanchor": "left",
         "yanchor": "bottom",
         "font": {"color": "gray", "size": 11},
     }

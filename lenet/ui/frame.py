@@ -5,6 +5,7 @@ starts the import in the background for the next page."""
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -15,11 +16,14 @@ from lenet.ui.sidebar import sidebar
 if TYPE_CHECKING:
     from lenet.service.workspace import Workspace
 
+STYLE = "<style>" + (Path(__file__).parent / "app.css").read_text() + "</style>"
+
 
 def page(title: str, icon: str) -> "Workspace":
     """Every page starts here: the same page settings, this session's workspace, the sidebar."""
     navigation.run_as_declared()
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
+    st.html(STYLE)  # style only: Streamlit sends it apart from the page's elements, taking no space
     start_warm_up()
     ws = session.workspace()
     sidebar(ws)
@@ -30,6 +34,7 @@ def light_page(title: str, icon: str) -> None:
     """A page that needs no model: it shows at once while torch loads in the background."""
     navigation.run_as_declared()
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
+    st.html(STYLE)
     start_warm_up()
     sidebar(st.session_state.get("workspace"))
 

@@ -5,17 +5,19 @@ from html import escape
 from lenet.network.inference import NO_ANSWER_BELOW
 
 BAR_PX = 150  # the height of a 100 % bar
+ANSWER, OTHERS = "rgb(33,102,172)", "rgb(146,197,222)"  # ColorBrewer's RdBu blues, as the pictures' "more"
 
 
 def probability_bars(probabilities: list[float], testid: str = "probabilities") -> str:
-    """Ten bars, the answer's in red (none when the model has no answer yet): no plotly chart, so the
-    first prediction of a session does not wait for plotly's script."""
+    """Ten bars, the answer's dark blue, the others pale (no answer: all pale): red means less on every
+    picture of the app, never "the answer". No plotly chart, so the first prediction of a session does
+    not wait for plotly's script."""
     best = max(range(10), key=lambda digit: probabilities[digit])
     best = best if probabilities[best] >= NO_ANSWER_BELOW else None
     bars = []
     for digit, probability in enumerate(probabilities):
         label = "<1%" if 0 < probability < 0.005 else f"{probability:.0%}"
-        colour = "rgb(239,85,59)" if digit == best else "rgb(99,110,250)"
+        colour = ANSWER if digit == best else OTHERS
         bars.append(
             "<div style='flex:1;display:flex;flex-direction:column;align-items:center;justify-content:flex-end'>"
             f"<div style='font-size:0.75rem;color:gray'>{label}</div>"
@@ -181,7 +183,7 @@ def colour_key(full_scale: float, less: str, more: str, diverging: bool = True) 
     low, high = (f"&minus;{full_scale:.3g}", f"+{full_scale:.3g}") if diverging else ("0", f"{full_scale:.3g}")
     return (
         "<div data-testid='colour-key' style='display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;"
-        "font-size:0.8rem;color:gray;margin:-0.5rem 0 0.75rem'>"
+        "font-size:0.8rem;color:gray;margin:0.25rem 0 0.75rem'>"
         f"<span>{low} {escape(less)}</span>"
         f"<span style='width:96px;height:10px;border:1px solid rgba(128,128,128,.5);background:linear-gradient("
         f"to right, {ends})'></span><span>{high} {escape(more)}</span></div>"

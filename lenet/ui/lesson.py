@@ -57,6 +57,7 @@ def teach_it(ws: Workspace, reading: Reading) -> None:
         "loss.backward()\n"
         "optimizer.step()",
         language="python",
+        wrap_lines=True,  # a phone's width
     )
     teach, undo = st.columns(2)
     teach.button(
@@ -82,7 +83,8 @@ def teach_it(ws: Workspace, reading: Reading) -> None:
             + (
                 "One step on one digit barely moves what it learned from 60,000."
                 if abs(tested_after - tested_before) < 0.005
-                else "One step on one digit moved what it learned from 60,000: a large rate overshoots."
+                else "One step on one digit moved what it learned from 60,000: every digit it reads goes through "
+                "the same weights."
             )
         )
         before, after = st.columns(2)

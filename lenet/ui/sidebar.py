@@ -79,7 +79,5 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
         st.caption("Training: idle")
     training, waiting = SLOTS.busy()
     st.caption(f"Server: {training} of {SLOTS.limit} training slots busy, {waiting} waiting")
-    open_now = len(live_workspaces())
-    st.caption(
-        f"Sessions open: {open_now} (each browser tab its own model)" if open_now > 1 else "Sessions open: 1 (yours)"
-    )
+    ttl = int(float(st.get_option("server.disconnectedSessionTTL")))
+    st.caption(f"Models in memory: {len(live_workspaces())}, one for each tab open now or closed in the last {ttl} s")
