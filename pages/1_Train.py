@@ -124,7 +124,9 @@ def live() -> None:
     m[3].metric("Test accuracy", f"{accuracy:.2%}" if accuracy is not None else "-")
     if run.losses:
         st.plotly_chart(
-            charts.loss_chart(run.losses, run.steps_per_epoch, run.accuracy_points, run.loss_stride), key="loss-chart"
+            charts.loss_chart(run.losses, run.steps_per_epoch, run.accuracy_points, run.loss_stride),
+            key="loss-chart",
+            config=charts.NO_TOOLBAR,
         )
         st.caption(
             "Green: the accuracy on 1,000 fixed test digits at each snapshot the run keeps (steps 0, 1, 2, 4, 8, ... "
@@ -155,10 +157,9 @@ def live() -> None:
             },
         )
     myhand.report(ws)
+    stuck = advice.why_it_guesses(run.config, done, run.evaluation.accuracy) if run.evaluation else None
     if run.state in (RunState.STOPPED, RunState.COMPLETED):
-        st.success(words.plain(run.message))
-        if run.evaluation is not None and (stuck := advice.why_it_guesses(run.config, done, run.evaluation.accuracy)):
-            st.warning(stuck)
+        (st.warning if stuck else st.success)(words.plain(run.message) + (f"\n\n{stuck}" if stuck else ""))
     elif run.state in (RunState.DIVERGED, RunState.FAILED):
         st.error(words.plain(run.message))
 
@@ -169,7 +170,7 @@ live()
 if ws.run is not None and not ws.run.active and ws.run.evaluation is not None:
     st.subheader("Where the model is wrong")
     left, right = st.columns([1, 1], gap="large")
-    left.plotly_chart(charts.confusion_heatmap(ws.run.evaluation.confusion), key="confusion")
+    left.plotly_chart(charts.confusion_heatmap(ws.run.evaluation.confusion), key="confusion", config=charts.NO_TOOLBAR)
     wrong = ws.misclassified(limit=24)
     right.caption(f"{len(wrong)} of the misclassified test digits: true label → prediction")
     if wrong:

@@ -423,7 +423,8 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     # what the step did to MNIST, measured, here and in the sidebar
     measured = page.get_by_text("On 1,000 test digits it never trained on").inner_text()
     tested = re.search(r"never trained on: ([\d.]+)% → ([\d.]+)%", measured)
-    assert tested and page.get_by_text(f"After your lessons: {tested[2]}% on 1,000 test digits").is_visible()
+    sidebar = f"After your lessons: {tested[2]}% on 1,000 test digits ({tested[1]}% before them)"
+    assert tested and page.get_by_text(sidebar).is_visible()
     assert bars.evaluate_all("els => els.map(e => e.title)") != seen  # the prediction above uses the new weights
     screenshot(page, "sketch-pad-teach-it", open_panel(page))
     page.get_by_role("button", name="Undo the last step").click()

@@ -14,7 +14,7 @@ from lenet.network.augment import transformed
 from lenet.network.data import to_network_input
 from lenet.network.handwriting import MAX_DIGITS, MAX_SET_FILE_BYTES, DigitSet, DigitSetError, SetFull
 from lenet.network.model import Net
-from lenet.service.finetune import HAND_MNIST, mixed, repeats, split, teach_my_hand
+from lenet.service.finetune import HAND_MNIST, WRITTEN_LIKE_YOURS, mixed, repeats, split, teach_my_hand
 from lenet.service.slots import RunSlots
 from lenet.service.workspace import Workspace
 
@@ -152,23 +152,27 @@ def test_the_mix_is_mnist_and_the_learners_digits_repeated(mnist):
     assert times == 84 and len(data.train_images) == HAND_MNIST + 12 * times
     assert torch.equal(data.train_images[HAND_MNIST, 0, 2:-2, 2:-2], digits.pixels[0])
     assert data.train_labels[HAND_MNIST:].tolist() == digits.labels.tolist() * times
+    # MNIST's digits: the first ones written in the style of the learner's, the rest as they are
+    assert not torch.equal(data.train_images[:WRITTEN_LIKE_YOURS], mnist.train_images[:WRITTEN_LIKE_YOURS])
+    assert torch.equal(
+        data.train_images[WRITTEN_LIKE_YOURS:HAND_MNIST], mnist.train_images[WRITTEN_LIKE_YOURS:HAND_MNIST]
+    )
     assert repeats(1_000) == 5 and repeats(1) == 100
 
 
-def test_a_third_of_each_labels_digits_is_kept_out_of_the_lesson(mnist):
+def test_a_third_of_the_digits_is_kept_out_of_the_lesson_label_by_label(mnist):
     digits = a_set(mnist, 40)
     taught, new = split(digits)
-    assert len(taught) + len(new) == 40
-    for label in range(10):
-        mine = (digits.labels == label).nonzero().squeeze(1)
-        kept_out = digits.pixels[mine[2::3]]  # every third, in the order drawn
-        assert torch.equal(new.pixels[new.labels == label], kept_out)
-        assert torch.equal(
-            taught.pixels[taught.labels == label], digits.pixels[mine[(torch.arange(len(mine)) % 3) != 2]]
-        )
+    assert len(taught) + len(new) == 40 and len(new) == 13
+    assert abs(torch.bincount(new.labels, minlength=10) - torch.bincount(digits.labels, minlength=10) / 3).max() < 1
+    for image, label in zip(new.pixels, new.labels, strict=True):  # each one of the learner's, never taught
+        assert any(torch.equal(image, d) for d in digits.pixels[digits.labels == label])
+        assert not any(torch.equal(image, d) for d in taught.pixels)
     data = mixed(mnist, taught)
     learner = data.train_images[HAND_MNIST:, 0, 2:-2, 2:-2]
     assert not any(torch.equal(digit, seen) for digit in new.pixels for seen in learner[: len(taught)])
+    two_each = DigitSet(digits.pixels[:12], torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 7, 7]))
+    assert len(split(two_each)[1]) == 4  # two of each of six labels: four kept out, not none
 
 
 @pytest.mark.slow

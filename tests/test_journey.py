@@ -59,17 +59,15 @@ def test_when_the_network_first_read_the_digit_for_good(rows, settled):
 
 
 def test_the_replay_has_a_frame_per_step_titled_with_its_answer_and_ends_at_now():
-    from lenet.ui.html import DIGIT_COLOURS
-    from lenet.ui.replay import DARK_SEVEN, journey_chart
+    from lenet.ui.html import ANSWER, DIGIT_COLOURS, OTHERS
+    from lenet.ui.replay import journey_chart
 
     probabilities = frames((7, 0.11), (7, 0.6), (7, 0.9))
-    figure = journey_chart(
-        (0, 64, -1), probabilities, NO_ANSWER_BELOW, 250, (*DIGIT_COLOURS[:7], DARK_SEVEN, *DIGIT_COLOURS[8:])
-    )
+    figure = journey_chart((0, 64, -1), probabilities, NO_ANSWER_BELOW, 250, DIGIT_COLOURS)
     assert [frame.name for frame in figure.frames] == ["0", "64", "now"]
     titles = [frame.layout.title.text for frame in figure.frames]
     assert titles[0].startswith("after 0 steps: no answer yet") and titles[-1] == "now: reads it as 7, 90% sure"
     answered = figure.frames[-1].data[0].marker.color
-    assert answered[7] == DARK_SEVEN and answered.count(answered[0]) == 9  # the answer in its colour, the rest grey
+    assert answered[7] == ANSWER and answered.count(OTHERS) == 9  # the answer as the page's bars show it
     assert [step["label"] for step in figure.layout.sliders[0].steps] == ["0", "64", "now"]
     assert [button.label for button in figure.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]

@@ -1,5 +1,6 @@
-"""Teach it my hand: a short, ordinary background run of the session's model on MNIST digits mixed
-with the learner's own, each of theirs seen many times, every digit changed at random (augmented).
+"""Teach it my hand: a short, ordinary background run of the session's model on MNIST digits, half of
+them written in the style of the learner's (`lenet/network/style.py`), mixed with the learner's own,
+each of theirs seen many times, every digit changed at random (augmented).
 
 A third of the learner's digits are kept out of it (`split`): the digits it was taught say what it
 remembers, the new ones whether it learned the hand. The three accuracies are kept from before it
@@ -11,15 +12,17 @@ from collections.abc import Callable
 
 import torch
 
-from lenet.network.data import Mnist, load_mnist, pad
+from lenet.network.data import PAD, Mnist, load_mnist, pad
 from lenet.network.evaluate import evaluate
 from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet
+from lenet.network.style import style_of, written_in
 from lenet.service.runs import TrainingRun
 from lenet.service.slots import SLOTS, RunSlots
 from lenet.service.workspace import Workspace
 from lenet.training.settings import Schedule, preset
 
 HAND_MNIST = 10_000  # MNIST digits mixed in, so the model keeps reading them
+WRITTEN_LIKE_YOURS = 5_000  # of those, written in the style of the learner's digits: it learns the hand
 HAND_SHARE = 1_000  # about this many of the learner's digits an epoch, their set repeated
 HAND_CONFIG = preset("fast", epochs=1, lr=0.02, schedule=Schedule.CONSTANT, augment=True)
 
@@ -30,10 +33,14 @@ def repeats(digits: int) -> int:
 
 
 def mixed(mnist: Mnist, digits: DigitSet) -> Mnist:
-    """MNIST's first `HAND_MNIST` training digits and the learner's, repeated; the test set as it is."""
+    """MNIST's first `HAND_MNIST` training digits, the first `WRITTEN_LIKE_YOURS` of them written in the
+    style of the learner's digits, and the learner's, repeated; the test set as it is."""
     times = repeats(len(digits))
+    style = style_of(digits.pixels, digits.labels, mnist.train_images[:, 0, PAD:-PAD, PAD:-PAD], mnist.train_labels)
+    restyled = mnist.train_images[:HAND_MNIST].clone()
+    restyled[:WRITTEN_LIKE_YOURS] = written_in(restyled[:WRITTEN_LIKE_YOURS], style)
     return Mnist(
-        train_images=torch.cat([mnist.train_images[:HAND_MNIST], pad(digits.pixels).repeat(times, 1, 1, 1)]),
+        train_images=torch.cat([restyled, pad(digits.pixels).repeat(times, 1, 1, 1)]),
         train_labels=torch.cat([mnist.train_labels[:HAND_MNIST], digits.labels.repeat(times)]),
         test_images=mnist.test_images,
         test_labels=mnist.test_labels,
@@ -44,12 +51,16 @@ KEPT_OUT = 3  # one digit in three of each label is never taught
 
 
 def split(digits: DigitSet) -> tuple[DigitSet, DigitSet]:
-    """(taught, new): of each label's digits, in the order drawn, every third is kept out."""
+    """(taught, new): every third digit kept out, counting through the digits label by label (all the 0s in the
+    order drawn, then the 1s, ...): each label loses a third of its digits, give or take one, and two 7s
+    and two 3s lose a 7 or a 3, not nothing."""
     position = torch.zeros(len(digits), dtype=torch.long)
     for label in digits.labels.unique():
         mine = (digits.labels == label).nonzero().squeeze(1)
         position[mine] = torch.arange(len(mine))
-    new = position % KEPT_OUT == KEPT_OUT - 1
+    dealt = torch.argsort(digits.labels * len(digits) + position)
+    new = torch.zeros(len(digits), dtype=torch.bool)
+    new[dealt[KEPT_OUT - 1 :: KEPT_OUT]] = True
     return (
         DigitSet(digits.pixels[~new], digits.labels[~new]),
         DigitSet(digits.pixels[new], digits.labels[new]),

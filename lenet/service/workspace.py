@@ -79,6 +79,7 @@ class Workspace:
         self._lessons_before_run = 0  # of those, the ones taught before the last run started
         self._before_lessons: list[tuple[dict[str, torch.Tensor], float]] = []  # weights and accuracy before each
         self.tested_after_lessons: float | None = None  # accuracy on the 1,000 probe digits since the last lesson
+        self.tested_before_lessons: float | None = None  # and before the first of them
         self._published = copy.deepcopy(model)
         self.owner_alive: Callable[[], bool] = lambda: True  # the app sets it: is the browser session still there?
         self.owner_grace_s = OWNER_GRACE_S  # the app sets it to the server's session TTL
@@ -186,6 +187,8 @@ class Workspace:
                 f"That step pushed a weight past ±{MAX_WEIGHT:g} (or out of the numbers), where the model could no "
                 "longer be saved: it was undone. Try a smaller learning rate."
             )
+        if self.lessons == self._lessons_before_run:
+            self.tested_before_lessons = lesson.tested[0]
         self._before_lessons = [(before, lesson.tested[0]), *self._before_lessons][:UNDO_LESSONS]
         self.lessons += 1
         self.tested_after_lessons = lesson.tested[1]

@@ -24,7 +24,7 @@ def why_it_guesses(config: TrainConfig, steps: int, accuracy: float) -> str | No
     """Why a run that ended close to a guess stayed there, most likely; None for one that learned."""
     if accuracy >= GUESSING:
         return None
-    said = f"It still guesses ({accuracy:.0%} right, where a guess is 10 %): "
+    said = f"It still guesses ({accuracy:.0%} right, where a guess is 10%): "
     if steps < FEW_STEPS:
         return said + f"{steps:,} steps are too few for random weights to learn. Give it more steps."
     if config.lr * (1 if config.momentum == 0 else 1 / (1 - config.momentum)) >= 2:

@@ -103,7 +103,7 @@ class TrainConfig:
     train_subset: int = setting(
         0,
         "Training images",
-        "Train on the first N images only; 0 means all 60,000",
+        "Train on the first N of MNIST's 60,000 training images, or on all of them",
         low=0,
         high=60_000,
         options=(0, 10_000, 1_000),

@@ -13,6 +13,9 @@ import plotly.graph_objects as go
 
 SMOOTHING = 0.95  # exponential moving average of the step loss
 LOSS_TITLE = "loss (cross-entropy; 0 = sure and right)"
+# plotly's toolbar covered the top of every chart on a phone, where it always shows; drag still zooms, and a
+# double click zooms back out
+NO_TOOLBAR = {"displayModeBar": False}
 
 
 def smoothed(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:

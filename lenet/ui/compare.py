@@ -43,7 +43,11 @@ def your_runs(ws: Workspace) -> None:
             shown_as = names(views)
             stepped = [(view, name) for view, name in zip(views, shown_as, strict=True) if view.losses]
             if stepped:  # a run stopped before its first step has no line to draw
-                st.plotly_chart(charts.runs_chart(*map(list, zip(*stepped, strict=True))), key="runs-chart")
+                st.plotly_chart(
+                    charts.runs_chart(*map(list, zip(*stepped, strict=True))),
+                    key="runs-chart",
+                    config=charts.NO_TOOLBAR,
+                )
             st.markdown(
                 html.comparison_table(shown_as, rows, "run-settings"),
                 unsafe_allow_html=True,

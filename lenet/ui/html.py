@@ -113,9 +113,10 @@ def confusion_table(confusion: list[list[int]], testid: str) -> str:
     )
 
 
-# Ten distinct colours (D3's, black for its grey: grey is for the digits that never count), one per digit.
+# Ten distinct colours (D3's, gold for its grey: grey is for the digits that never count; black vanished on a
+# dark page), one per digit.
 DIGIT_COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#222222", "#bcbd22", "#17becf",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#d4a017", "#bcbd22", "#17becf",
 )  # fmt: skip
 STRONG = 0.05  # a digit whose probability passes this somewhere gets its colour and a legend entry
 SWEEP_W, SWEEP_H, LEFT, RIGHT, TOP, BOTTOM = 480, 220, 40, 14, 28, 38  # drawn at most 640 px wide
@@ -163,14 +164,16 @@ def sweep_chart(values: list[float], probabilities: list[list[float]], current: 
         f"<line data-testid='sweep-now' x1='{x(current):.1f}' x2='{x(current):.1f}' y1='{TOP}' y2='{SWEEP_H - BOTTOM}' "
         "stroke='gray' stroke-dasharray='4 3'/>"
     )
+    above = 16 * ((len(strong) - 1) // 5)  # five to a row: the rows before the last go above the chart
     for n, digit in enumerate(strong):  # "▬ 1" read as "-1": a line, then the word
-        at, colour = LEFT + 8 + 76 * n, DIGIT_COLOURS[digit]
+        at, y, colour = LEFT + 8 + 84 * (n % 5), 16 + 16 * (n // 5) - above, DIGIT_COLOURS[digit]
         parts.append(
-            f"<line x1='{at}' x2='{at + 16}' y1='11' y2='11' stroke='{colour}' stroke-width='3'/>"
-            f"<text x='{at + 21}' y='16' font-size='13' font-weight='bold' fill='{colour}'>digit {digit}</text>"
+            f"<line x1='{at}' x2='{at + 16}' y1='{y - 5}' y2='{y - 5}' stroke='{colour}' stroke-width='3'/>"
+            f"<text x='{at + 21}' y='{y}' font-size='13' font-weight='bold' fill='{colour}'>digit {digit}</text>"
         )
     return (
-        f"<div data-testid='sweep'><svg viewBox='0 0 {SWEEP_W} {SWEEP_H}' width='100%' style='max-width:640px' "
+        f"<div data-testid='sweep'><svg viewBox='0 {-above} {SWEEP_W} {SWEEP_H + above}' width='100%' "
+        "style='max-width:640px' "
         f"role='img' aria-label='each digit&#39;s probability across {escape(label)}'>{''.join(parts)}</svg></div>"
     )
 

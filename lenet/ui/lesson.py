@@ -81,10 +81,10 @@ def teach_it(ws: Workspace, reading: Reading) -> None:
         st.markdown(
             f"On 1,000 test digits it never trained on: **{tested_before:.1%} → {tested_after:.1%}**. "
             + (
-                "One step on one digit barely moves what it learned from 60,000."
+                "One step on one digit barely moves what it learned from its training digits."
                 if abs(tested_after - tested_before) < 0.005
-                else "One step on one digit moved what it learned from 60,000: every digit it reads goes through "
-                "the same weights."
+                else "One step on one digit moved what it learned from its training digits: every digit it reads "
+                "goes through the same weights."
             )
         )
         before, after = st.columns(2)

@@ -156,8 +156,8 @@ def report(ws: Workspace) -> None:
         (f"the {len(taught)} digits it was taught", f"{before['taught']:.0%}", f"{after[0].accuracy:.0%}"),
         (
             f"{len(new)} new digits of your hand, never taught",
-            f"{before['new']:.0%}" if len(new) else "-",
-            f"{after[1].accuracy:.0%}" if len(new) else "-",
+            f"{before['new']:.0%}" if len(new) else "none kept out",
+            f"{after[1].accuracy:.0%}" if len(new) else "none kept out",
         ),
         ("MNIST's 10,000 test digits", f"{before['mnist']:.2%}", f"{run.end_accuracy:.2%}"),
     ]

@@ -14,25 +14,23 @@ from lenet.network.inference import NO_ANSWER_BELOW, Reading
 from lenet.network.model import Net
 from lenet.service.runs import TrainingRun
 from lenet.ui import path, session
-from lenet.ui.html import DIGIT_COLOURS
+from lenet.ui.html import ANSWER, DIGIT_COLOURS, OTHERS
 
 FRAMES_PER_S = 4
-DARK_SEVEN = "#e0e0e0"  # the 7 of the digits' colours is near-black: light on a dark page
 CACHE = "replay"  # the last journey worked out in this session, and its figure
 
 
-def _worked_out(seen: Journey, dark: bool) -> tuple[Journey, go.Figure]:
-    colours = (*DIGIT_COLOURS[:7], DARK_SEVEN, *DIGIT_COLOURS[8:]) if dark else DIGIT_COLOURS
-    return seen, journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, 1000 // FRAMES_PER_S, colours)
+def _worked_out(seen: Journey) -> tuple[Journey, go.Figure]:
+    frame_ms = 1000 // FRAMES_PER_S
+    return seen, journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, frame_ms, DIGIT_COLOURS)
 
 
 def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
     """The animated chart of `run`'s snapshots reading the learner's digit, and what it says in words."""
     snapshots = run.kept_snapshots()
-    dark = st.context.theme.type == "dark"
-    key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now, dark)  # `now` by identity: never mutated
+    key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now)  # `now` by identity: never mutated
     # the figure with it: plotly's checks of 26 frames take 100 ms, more than the pass over the snapshots
-    seen, figure = session.last(CACHE, key, lambda: _worked_out(journey(snapshots, reading.x, now), dark))
+    seen, figure = session.last(CACHE, key, lambda: _worked_out(journey(snapshots, reading.x, now)))
     path.mark("replay")
     st.subheader("▶ Your digit through training")
     digit = int(seen.probabilities[-1].argmax())
@@ -52,9 +50,6 @@ def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
         st.markdown(f"It has read your drawing as a **{digit}** {when}.")
     else:
         st.markdown("Its latest weights have no answer for your drawing yet.")
-
-
-NO_ANSWER_GREY = "rgba(128,128,128,0.6)"
 
 
 def step_name(step: int) -> str:
@@ -85,7 +80,7 @@ def journey_chart(
 
     def bars(p: np.ndarray) -> go.Bar:
         best = int(p.argmax())
-        fill = [colours[d] if d == best and p[best] >= answer_from else NO_ANSWER_GREY for d in range(10)]
+        fill = [ANSWER if d == best and p[best] >= answer_from else OTHERS for d in range(10)]  # as the page's bars
         return go.Bar(
             x=np.arange(10), y=100 * p, marker={"color": fill}, name="this frame", showlegend=False,
             text=[f"{v:.0%}" for v in p], textposition="outside", cliponaxis=False,

@@ -55,13 +55,18 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     st.caption(f"Source: {words.plain(status_line(ws))}")
     accuracy = ws.last_accuracy
     claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""
+    if ws.tested_after_lessons is not None:
+        claimed += " on 10,000, before your lessons"
     st.caption(
-        f"Last test accuracy: {accuracy:.2%}{claimed}{' (before your lessons)' if ws.tested_after_lessons else ''}"
+        f"Last test accuracy: {accuracy:.2%}{claimed}"
         if accuracy is not None
         else "Last test accuracy: not measured yet"
     )
     if ws.tested_after_lessons is not None:  # the last run's figure is stale: the lessons changed the weights
-        st.caption(f"After your lessons: {ws.tested_after_lessons:.1%} on 1,000 test digits")
+        st.caption(
+            f"After your lessons: {ws.tested_after_lessons:.1%} on 1,000 test digits "
+            f"({ws.tested_before_lessons:.1%} before them)"
+        )
     if (hand := ws.hand_accuracy()) is not None:
         st.caption(f"Your digits: {hand.right} of {hand.total} right ({hand.accuracy:.0%})")
     if ws.run is not None:

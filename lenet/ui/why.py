@@ -264,10 +264,11 @@ def _fooling_sentence(smallest: float | None, target: int) -> str:
     if smallest <= 0.15:
         return (
             f"**ε = {smallest:.3f}** ({levels} of 255 grey levels per pixel) is the smallest change that makes it say "
-            f"{target}: a change you can hardly see. The model adds up small evidence from every pixel; nudging many "
-            "pixels a little, each the way that helps most, adds up to a lot."
+            f"{target} (the slider starts just above it): a change you can hardly see. The model adds up small "
+            "evidence from every pixel; nudging many pixels a little, each the way that helps most, adds up to a lot."
         )
     return (
         f"**ε = {smallest:.3f}** ({levels} of 255 grey levels per pixel) is the smallest change that makes it say "
-        f"{target}: a change you can see, so on this digit the model is hard to fool."
+        f"{target} (the slider starts just above it): a change you can see, so on this digit the model is hard "
+        "to fool."
     )
