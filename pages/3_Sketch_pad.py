@@ -39,6 +39,7 @@ def drawing_and_reading() -> None:
                     image, inverted = read_image(upload.getvalue()), True
                 except NotADigit as error:
                     refused = f"That file can't be used: {error}"
+        under_pad = st.empty()  # on a phone the reading is a screen below: its answer in a line, here
 
     with result:
         reading = None
@@ -59,6 +60,7 @@ def drawing_and_reading() -> None:
             digit_url = pictures.data_url(reading.digit.numpy())
             shown = html.reading(digit_url, reading.probabilities.tolist(), _verdict(moment))
             st.markdown(shown, unsafe_allow_html=True)
+            under_pad.markdown(html.under_pad(reading.probabilities.tolist()), unsafe_allow_html=True)
             st.markdown(html.probability_bars(reading.probabilities.tolist()), unsafe_allow_html=True)
             with st.expander("What the convolution layers see", expanded=True):
                 maps = reading.feature_maps

@@ -263,6 +263,7 @@ def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
     playwright_api.expect(prediction).to_have_text(digit)  # still right once the last rerun is done
     if digit == "7":
         screenshot(page, "sketch-pad")
+    assert not page.get_by_test_id("under-pad").is_visible()  # side by side, the reading is beside the pad
     # the server draws what the pad sent: the picture the model reads is the one the learner sees, but for
     # a fringe a pixel wide (the browser and Pillow round the edges of a stroke each their own way)
     shown = page.get_by_test_id("sketch-pad").evaluate("c => c.toDataURL()").split(",", 1)[1]
@@ -561,6 +562,9 @@ def test_drawing_with_a_finger_on_a_phone_width_screen(server, browser):
     prediction = page.get_by_test_id("prediction")
     playwright_api.expect(prediction).to_have_text("1", timeout=30_000)
     page.wait_for_selector(IDLE)
+    under = page.get_by_test_id("under-pad")  # the reading is a screen below: its answer shows under the pad
+    playwright_api.expect(under).to_contain_text("It reads 1")
+    assert under.bounding_box()["y"] + under.bounding_box()["height"] <= 844, "out of sight of the finger"
     screenshot(page, "sketch-pad-phone")
     undo = page.get_by_role("button", name="Undo")  # shown as it is, not only while a mouse hovers
     assert undo.evaluate("b => getComputedStyle(b).opacity") == "1" and undo.bounding_box()["height"] >= 40

@@ -28,6 +28,18 @@ def probability_bars(probabilities: list[float], testid: str = "probabilities") 
     return f"<div data-testid='{testid}' style='display:flex;gap:2px;height:{BAR_PX + 50}px'>{''.join(bars)}</div>"
 
 
+def under_pad(probabilities: list[float]) -> str:
+    """The answer in one line under the drawing pad, shown only where the columns stack (a phone): the
+    reading itself is then a screen further down, out of sight of the finger that drew."""
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    said = (
+        f"It reads <b>{best}</b>, {probabilities[best]:.0%} sure"
+        if probabilities[best] >= NO_ANSWER_BELOW
+        else "No answer yet: every digit near 10%"
+    )
+    return f"<div class='under-pad' data-testid='under-pad'>{said}; below, what it sees and why.</div>"
+
+
 def reading(digit_url: str, probabilities: list[float], whose: str, prefix: str = "") -> str:
     """The digit as the network sees it beside the predicted digit, wrapping onto two lines where the
     column is narrow (side by side in fixed-width columns they overlapped at 768-1280 px); a model with
