@@ -639,6 +639,33 @@ def test_an_uploaded_photo_of_a_digit_is_read(server, page, tmp_path):
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
 
 
+def test_each_uploader_states_the_limit_its_reader_holds_and_a_refusal_is_one_sentence(server, page, tmp_path):
+    from lenet.network.handwriting import MAX_SET_FILE_BYTES
+    from lenet.network.preprocess import MAX_FILE_BYTES
+    from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES
+
+    page.goto(f"{server.url}/Train")
+    wait_idle(page, "Train")
+    checkpoints = page.get_by_test_id("stFileUploader").filter(has_text="Load a checkpoint")
+    assert f"{MAX_CHECKPOINT_BYTES // 2**20}MB per file" in checkpoints.inner_text()
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    digit_sets = page.get_by_test_id("stFileUploader").filter(has_text="Load a set of digits")
+    assert f"{MAX_SET_FILE_BYTES // 2**20}MB per file" in digit_sets.inner_text()
+    page.get_by_text("Upload an image").click()
+    page.wait_for_selector(IDLE)
+    photos = page.get_by_test_id("stFileUploader").filter(has_text="A photo or scan of one digit")
+    assert f"{MAX_FILE_BYTES // 10**6}MB per file" in photos.inner_text()
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    photos.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(bad)
+    refusal = page.get_by_text(re.compile(r"^That file can't be used: it is not an image this app can read"))
+    refusal.wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert "BytesIO" not in refusal.inner_text() and "0x" not in refusal.inner_text()
+    assert page.get_by_text("Nothing drawn yet").count() == 0  # nothing on the page says otherwise
+
+
 def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
     from lenet.network.model import Net
     from lenet.store.checkpoint import read_checkpoint
