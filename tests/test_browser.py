@@ -25,6 +25,7 @@ from browser import (
     assert_clean_log,
     busy_core,
     draw,
+    draw_digit,
     play_replay,
     set_training,
     wait_idle,
@@ -213,7 +214,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
         wait_idle(page, title)
         if title == "Sketch pad":  # the panels answer for the latest weights; the ones that need still weights wait
-            draw(page, DIGITS["7"])
+            draw_digit(page, DIGITS["7"])
             page.get_by_test_id("attributions").wait_for(timeout=30_000)
             assert page.get_by_text("(training: the latest weights)").is_visible()
             open_tab(page, "What it finds alike")
@@ -255,10 +256,8 @@ def test_sketch_pad_reads_a_drawn_digit_and_clears(server, page, digit):
     prediction = page.get_by_test_id("prediction")
     assert prediction.count() == 0
 
-    draw(page, DIGITS[digit])
-    started = time.perf_counter()  # the last stroke's mouse-up has just been sent
+    draw_digit(page, DIGITS[digit])  # the stroke's timing in a class: tools/classroom.py
     playwright_api.expect(prediction).to_have_text(digit, timeout=30_000)
-    print(f"\nmouse-up -> prediction {digit}: {time.perf_counter() - started:.2f} s")
     page.wait_for_selector(IDLE)
     playwright_api.expect(prediction).to_have_text(digit)  # still right once the last rerun is done
     if digit == "7":
@@ -312,7 +311,7 @@ def test_the_sketch_pad_result_never_overlaps_itself(server, browser, width):
     page.goto(f"{server.url}/Sketch_pad")
     wait_idle(page, "Sketch pad")
     page.get_by_test_id("sketch-pad").scroll_into_view_if_needed()
-    draw(page, DIGITS["7"])
+    draw_digit(page, DIGITS["7"])
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
     boxes = []
@@ -366,7 +365,7 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     page.goto(f"{server.url}/Sketch_pad")
     wait_idle(page, "Sketch pad")
     assert page.get_by_role("tab", name="Where it looked").count() == 0  # nothing drawn: no panels
-    draw(page, DIGITS["7"])
+    draw_digit(page, DIGITS["7"])
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
 
@@ -439,7 +438,7 @@ def test_the_why_panels_answer_for_the_drawing_and_follow_it(server, page):
     shown = {tab: panel_state(page, tab) for tab in PANELS}
     page.get_by_role("button", name="Clear my drawing").click()
     page.get_by_text("Nothing drawn yet: draw a digit.").wait_for(timeout=30_000)
-    draw(page, DIGITS["1"])
+    draw_digit(page, DIGITS["1"])
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("1", timeout=30_000)
     page.wait_for_selector(IDLE)
     now = {tab: panel_state(page, tab) for tab in PANELS}
@@ -746,7 +745,7 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
 
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
     wait_idle(page, "Sketch pad")
-    draw(page, DIGITS["7"])
+    draw_digit(page, DIGITS["7"])
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
     assert page.get_by_text("The past").count() == 0 and max(probabilities(page)) > 0.5
@@ -782,8 +781,7 @@ def test_the_time_machine_shows_the_model_at_step_0_and_at_the_end(server, page)
     assert filter_scale(page) != at_start
 
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
-    wait_idle(page, "Sketch pad")
-    draw(page, DIGITS["7"])
+    wait_idle(page, "Sketch pad")  # the drawing is kept: the 7 comes back, read by the model now
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
     assert max(probabilities(page)) > 0.5 and page.get_by_text("The past").count() == 0
@@ -857,7 +855,7 @@ def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path)
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(f"{server.url}/Sketch_pad")
     wait_idle(page, "Sketch pad")
-    draw(page, DIGITS["7"])
+    draw_digit(page, DIGITS["7"])
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Add to my digits").click()
@@ -1072,7 +1070,7 @@ def test_one_story_from_a_first_stroke_to_a_trained_network_and_back(server, pag
     screenshot(page, "home-path-start")
 
     go_to(page, "Sketch pad")
-    draw(page, DIGITS["7"])
+    draw_digit(page, DIGITS["7"])
     playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
     page.wait_for_selector(IDLE)
     drawing = page.get_by_test_id("sketch-pad").evaluate("c => c.toDataURL()")

@@ -149,6 +149,25 @@ def draw(page, strokes) -> None:
         page.mouse.up()
 
 
+def draw_digit(page, strokes) -> None:
+    """Draw `strokes` one by one, each read before the next, as a person draws: the page then shows what the
+    model reads of them all (the pad sends each stroke as it ends, so a page idle after the first stroke's
+    rerun may not have had the last one yet)."""
+    for stroke in strokes:
+        reading = page.locator('[data-testid="reading"] img')
+        before = reading.get_attribute("src") if reading.count() else None
+        draw(page, [stroke])
+        page.wait_for_function(
+            """before => {
+                const img = document.querySelector('[data-testid="reading"] img');
+                return img !== null && img.getAttribute('src') !== before;
+            }""",
+            arg=before,
+            timeout=60_000,
+        )
+        page.wait_for_selector(IDLE, timeout=60_000)
+
+
 class Requests:
     """The requests of a page still in flight, so a test can let lazily loaded scripts arrive before it
     navigates on (a navigation aborts them, and the browser tests count aborted requests as failures)."""

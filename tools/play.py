@@ -25,7 +25,7 @@ from browser import (
     IDLE,
     Server,
     busy_core,
-    draw,
+    draw_digit,
     in_chromium,
     log_errors,
     play_replay,
@@ -89,7 +89,7 @@ def run(browser, scrubs: int, busy: bool) -> dict:
             watch(page, errors)
             page.goto(f"{server.url}/Sketch_pad")
             wait_idle(page, "Sketch pad")
-            draw(page, DIGITS["7"])  # drawn first: the drawing stays through the run
+            draw_digit(page, DIGITS["7"])  # drawn first: the drawing stays through the run
             page.get_by_test_id("reading").wait_for(timeout=30_000)
             page.wait_for_selector(IDLE)
             page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
