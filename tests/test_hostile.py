@@ -23,7 +23,7 @@ from PIL import EpsImagePlugin, Image
 
 from lenet.network.model import Net
 from lenet.network.preprocess import NotADigit, read_image
-from lenet.network.strokes import MAX_POINTS, MAX_STROKES, PAD_PX, checked, drawn
+from lenet.network.strokes import MAX_PATH_PX, MAX_POINTS, MAX_STROKES, PAD_PX, checked, drawn
 from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
 from lenet.store.pickle_shape import MAX_DEPTH, MAX_OPS, PickleShapeError, check_shape
 from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord
@@ -209,6 +209,8 @@ HOSTILE_STROKES = {
     "infinity": [[float("inf"), 10]],
     "off the pad": [[-1, 10]],
     "far off the pad": [[10, 10**300]],
+    "an int no float holds": [[10, 10**400]],
+    "a scribble longer than any digit": [[0, 0, 280, 280] * 40],
     "nested": [[[10, 10]]],
     "too many strokes": [[10, 10]] * (MAX_STROKES + 1),
     "too many points": [[10, 10] * (MAX_POINTS // 2 + 1)] * 2,
@@ -225,8 +227,10 @@ def test_the_most_a_pad_sends_is_read():
     a_seven = [[70, 60, 210, 60], [210, 60, 120, 255]]
     assert checked(a_seven) == ((70, 60, 210, 60), (210, 60, 120, 255))
     assert checked([[0.4, PAD_PX]]) == ((0, PAD_PX),)  # a point at the edge, and one not rounded by the browser
-    most = [[PAD_PX, 0] * (MAX_POINTS // MAX_STROKES)] * MAX_STROKES
+    most = [[PAD_PX, 0] * (MAX_POINTS // MAX_STROKES)] * MAX_STROKES  # every point there is, on one spot
     assert drawn(checked(most), 20).shape == (PAD_PX, PAD_PX)
+    longest = [[0, 0, 280, 0] * (MAX_PATH_PX // 560)]  # the longest path there is
+    assert drawn(checked(longest), 20).shape == (PAD_PX, PAD_PX)
 
 
 def test_what_the_pad_sends_is_read_kept_and_anything_else_kept_out():
@@ -425,3 +429,17 @@ def test_a_hostile_set_of_digits_is_refused_or_read_without_the_memory_it_claims
     print(f"\na {len(raw) / 1e3:.0f} KB set of digits: {said}; peak +{grown:.1f} MB")
     assert said == "read torch.Size([3, 28, 28])" if reason is None else reason in said
     assert grown < 50
+
+
+@pytest.mark.parametrize("typed", ["0.01", "1e-3", ".5", "5.", "10"])
+def test_again_takes_a_learning_rate_as_a_learner_types_it(typed):
+    from lenet.ui.compare import PLAIN_NUMBER
+
+    assert PLAIN_NUMBER.fullmatch(typed)
+
+
+@pytest.mark.parametrize("typed", ["1_0", "\u0661\u0660", "nan", "inf", "-1", "0x10", "1e", ""])
+def test_again_refuses_what_float_would_read_but_no_learner_types(typed):
+    from lenet.ui.compare import PLAIN_NUMBER
+
+    assert not PLAIN_NUMBER.fullmatch(typed)

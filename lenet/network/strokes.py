@@ -15,7 +15,8 @@ from lenet.network.preprocess import NotADigit
 PAD_PX = 280  # the pad's side, in the CSS pixels the points are given in
 BRUSH_PX = 20  # the pen's width: MNIST's strokes are 2-3 of its 28 pixels
 MAX_STROKES = 200  # a digit takes 1-4; the pad stops taking strokes here
-MAX_POINTS = 5_000  # all strokes together, 2 px apart: a digit has 100-600; drawing 5,000 takes up to 80 ms
+MAX_POINTS = 5_000  # all strokes together, 2 px apart: a digit has 100-600
+MAX_PATH_PX = 20_000  # all strokes' length: a digit's is 600-1,500 px; drawing costs by length (1.6 M px: 160 ms)
 
 Strokes = tuple[tuple[int, ...], ...]  # each stroke x0, y0, x1, y1, ... in pad pixels, 0..PAD_PX
 
@@ -31,11 +32,21 @@ def checked(sent: object) -> Strokes:
         raise NotADigit(f"the drawing arrived with more than {MAX_POINTS:,} points")
     if not all(_on_the_pad(value) for stroke in sent for value in stroke):
         raise NotADigit(f"the drawing arrived with points off the pad (0 to {PAD_PX} pixels)")
-    return tuple(tuple(round(value) for value in stroke) for stroke in sent)
+    strokes = tuple(tuple(round(value) for value in stroke) for stroke in sent)
+    if sum(_length(stroke) for stroke in strokes) > MAX_PATH_PX:
+        raise NotADigit(f"the drawing's strokes run longer than {MAX_PATH_PX:,} pixels: draw one digit")
+    return strokes
 
 
 def _on_the_pad(value: object) -> bool:
-    return type(value) in (int, float) and math.isfinite(value) and 0 <= value <= PAD_PX
+    """A number on the pad; an int is compared as it is (a huge one would overflow a float)."""
+    if type(value) is int:
+        return 0 <= value <= PAD_PX
+    return type(value) is float and math.isfinite(value) and 0 <= value <= PAD_PX
+
+
+def _length(stroke: tuple[int, ...]) -> float:
+    return sum(math.dist(stroke[i : i + 2], stroke[i + 2 : i + 4]) for i in range(0, len(stroke) - 2, 2))
 
 
 def drawn(strokes: Strokes, brush_px: int) -> np.ndarray:

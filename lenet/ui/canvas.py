@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from lenet.network.strokes import MAX_POINTS, MAX_STROKES, PAD_PX, Strokes, checked, drawn
+from lenet.network.strokes import MAX_PATH_PX, MAX_POINTS, MAX_STROKES, PAD_PX, Strokes, checked, drawn
 from lenet.ui import path
 
 KEEP = "drawing"  # the learner's drawing, in the session
@@ -50,6 +50,7 @@ def sketch(brush_px: int) -> np.ndarray | None:
             "strokes": kept().strokes if kept() else [],
             "maxStrokes": MAX_STROKES,
             "maxPoints": MAX_POINTS,
+            "maxPath": MAX_PATH_PX,
         },
         key="sketch",
         default={"strokes": None},

@@ -181,6 +181,7 @@ def loss_chart(
     return figure
 
 
+LEGEND_CHARS = 60  # a run's name in the legend: longer ones ran off the chart
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -189,7 +190,8 @@ def runs_chart(runs: list, names: list[str]) -> go.Figure:
     axis) in its own colour; `runs` are `TrainingRun` views, `names` what each is called."""
     traces = []
     for i, (run, shown) in enumerate(zip(runs, names, strict=True)):
-        name = escape(shown)  # plotly draws a subset of HTML in trace names: a checkpoint's text stays text
+        # plotly draws a subset of HTML in trace names (a checkpoint's text stays text; it shows &quot; as is)
+        name = escape(shown if len(shown) <= LEGEND_CHARS else shown[: LEGEND_CHARS - 1] + "…", quote=False)
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         y = np.asarray(run.losses, dtype=float)
         x, shown = thinned(y, run.loss_stride)
@@ -208,7 +210,7 @@ def runs_chart(runs: list, names: list[str]) -> go.Figure:
                     name=f"{name}: accuracy",
                     yaxis="y2",
                     line={"width": 1.5, "color": colour, "dash": "dot"},
-                    hovertemplate="step %{x}: %{y:.1f} %<extra>" + name + "</extra>",
+                    hovertemplate="step %{x}: %{y:.1f} %",  # the trace's name beside it: not a template
                 )
             )
     figure = go.Figure(traces)

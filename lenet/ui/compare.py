@@ -1,6 +1,7 @@
 """The Train page's "Your runs": the session's runs side by side, and one click to run one again
 from the same first weights with another learning rate or batch size."""
 
+import re
 from dataclasses import fields
 
 import streamlit as st
@@ -13,6 +14,7 @@ from lenet.training.settings import TrainConfig, setting_of
 from lenet.ui import charts, html, session, words
 
 BATCH_SIZES = setting_of(next(f for f in fields(TrainConfig) if f.name == "batch_size")).options
+PLAIN_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?", re.IGNORECASE)
 
 
 def your_runs(ws: Workspace) -> None:
@@ -116,14 +118,16 @@ def _again_progress(ws: Workspace) -> None:
 
 def _start_again(run: TrainingRun) -> None:
     """A callback, before the page runs; the settings form is left as the learner set it."""
-    typed = st.session_state[f"again_lr_{run.id}"]
-    try:
-        lr = float(typed)
-    except ValueError:
-        st.session_state["again_error"] = f"The learning rate must be a number, not {typed!r}."
+    typed, batch = st.session_state[f"again_lr_{run.id}"], st.session_state[f"again_batch_{run.id}"]
+    # float() also reads "1_0" and other scripts' digits: the form takes what a learner types, nothing else
+    if not isinstance(typed, str) or not PLAIN_NUMBER.fullmatch(typed.strip()):
+        st.session_state["again_error"] = f"The learning rate must be a number, such as 0.01, not {typed!r}."
+        return
+    if batch not in {*BATCH_SIZES, run.config.batch_size}:  # a client may send a value no option holds
+        st.session_state["again_error"] = "Choose a batch size of the list."
         return
     try:
-        session.start_again(run, lr=lr, batch_size=st.session_state[f"again_batch_{run.id}"])
+        session.start_again(run, lr=float(typed), batch_size=batch)
     except (ValueError, Refused) as error:  # a rate out of range, or a run still going
         st.session_state["again_error"] = str(error)
         return

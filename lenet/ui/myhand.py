@@ -53,6 +53,8 @@ def _add(ws: Workspace, reading: Reading, key: str) -> None:
         session.changed()
     except SetFull as error:
         st.session_state["my_digits_error"] = str(error)
+    except ValueError:  # a label no option holds, sent by a client instead of the select box
+        st.session_state["my_digits_error"] = "Choose the digit it is from the list."
 
 
 def _the_set(ws: Workspace, model: Net) -> None:

@@ -15,7 +15,7 @@ export default function (component) {
   pad.send = (strokes) => setStateValue("strokes", strokes);
 }
 
-function makePad(root, { size, brush, strokes: mounted, maxStrokes, maxPoints }) {
+function makePad(root, { size, brush, strokes: mounted, maxStrokes, maxPoints, maxPath }) {
   const canvas = root.querySelector("canvas");
   const undo = root.querySelector('[data-do="undo"]');
   const clear = root.querySelector('[data-do="clear"]');
@@ -28,6 +28,12 @@ function makePad(root, { size, brush, strokes: mounted, maxStrokes, maxPoints })
   let current = null;
 
   const points = () => strokes.reduce((sum, stroke) => sum + stroke.length / 2, 0);
+  const length = (stroke) => {
+    let sum = 0;
+    for (let i = 2; i < stroke.length; i += 2) sum += Math.hypot(stroke[i] - stroke[i - 2], stroke[i + 1] - stroke[i - 1]);
+    return sum;
+  };
+  const travelled = () => strokes.reduce((sum, stroke) => sum + length(stroke), 0);
 
   function line(stroke) {
     pen.beginPath();
@@ -73,10 +79,15 @@ function makePad(root, { size, brush, strokes: mounted, maxStrokes, maxPoints })
   canvas.addEventListener("pointermove", (event) => {
     if (!current) return;
     const room = maxPoints - points();
+    let path = maxPath - travelled() - length(current);  // the server refuses more: the pad stops drawing
     for (const moved of event.getCoalescedEvents?.() ?? [event]) {
       const [x, y] = at(moved);
       const n = current.length;
-      if (Math.hypot(x - current[n - 2], y - current[n - 1]) >= 2 && n / 2 < room) current.push(x, y);
+      const step = Math.hypot(x - current[n - 2], y - current[n - 1]);
+      if (step >= 2 && n / 2 < room && step <= path) {
+        current.push(x, y);
+        path -= step;
+      }
     }
     paint();
   });
