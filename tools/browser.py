@@ -154,18 +154,29 @@ def draw_digit(page, strokes) -> None:
     model reads of them all (the pad sends each stroke as it ends, so a page idle after the first stroke's
     rerun may not have had the last one yet)."""
     for stroke in strokes:
-        reading = page.locator('[data-testid="reading"] img')
-        before = reading.get_attribute("src") if reading.count() else None
+        before = reading_shown(page)
         draw(page, [stroke])
-        page.wait_for_function(
-            """before => {
-                const img = document.querySelector('[data-testid="reading"] img');
-                return img !== null && img.getAttribute('src') !== before;
-            }""",
-            arg=before,
-            timeout=60_000,
-        )
+        wait_for_reading_after(page, before)
         page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def reading_shown(page) -> str | None:
+    """The picture of the digit as the network sees it, as the page shows it now (None before any)."""
+    reading = page.locator('[data-testid="reading"] img')
+    return reading.get_attribute("src") if reading.count() else None
+
+
+def wait_for_reading_after(page, before: str | None) -> None:
+    """Until the page shows a reading other than `before`: polled every 10 ms, for timing it."""
+    page.wait_for_function(
+        """before => {
+            const img = document.querySelector('[data-testid="reading"] img');
+            return img !== null && img.getAttribute('src') !== before;
+        }""",
+        arg=before,
+        timeout=60_000,
+        polling=10,
+    )
 
 
 class Requests:

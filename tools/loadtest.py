@@ -21,7 +21,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser import DIGITS, IDLE, PAGES, Server, draw, in_chromium, log_errors, report, wait_idle, watch
+from browser import (
+    DIGITS,
+    IDLE,
+    PAGES,
+    Server,
+    draw,
+    in_chromium,
+    log_errors,
+    reading_shown,
+    report,
+    wait_for_reading_after,
+    wait_idle,
+    watch,
+)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -73,18 +86,10 @@ def draw_and_read(page, digit: str) -> float:
     if first:  # the first strokes' reading: the last stroke's must replace it
         reading.wait_for(timeout=60_000)
         page.wait_for_selector(IDLE, timeout=60_000)
-    before = reading.locator("img").get_attribute("src") if reading.count() else None
+    before = reading_shown(page)
     draw(page, [last])
     started = time.perf_counter()
-    page.wait_for_function(
-        """before => {
-            const img = document.querySelector('[data-testid="reading"] img');
-            return img !== null && img.getAttribute('src') !== before;
-        }""",
-        arg=before,
-        timeout=60_000,
-        polling=10,
-    )
+    wait_for_reading_after(page, before)
     seconds = time.perf_counter() - started
     page.get_by_test_id("attributions").wait_for(timeout=60_000)
     return seconds
