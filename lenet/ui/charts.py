@@ -97,7 +97,7 @@ def guessing_line() -> tuple[dict, dict]:
         "xref": "paper",
         "x": 0.01,
         "y": GUESSING_LOSS,
-        "text": "guessing: 2.30",
+        "text": f"guessing: {GUESSING_LOSS:.2f}",
         "showarrow": False,
         "xanchor": "left",
         "yanchor": "bottom",
@@ -119,6 +119,7 @@ def loss_chart(
     """
     y = np.asarray(losses, dtype=float)
     x, shown = thinned(y, stride)
+    trend = smoothed(y)  # a Python loop over every step, twice a second while a run trains: once
     every = int(shown[1] - shown[0]) if len(shown) > 1 else 1
     boundaries = range(steps_per_epoch, len(y) * stride, steps_per_epoch) if steps_per_epoch else []
     traces = [
@@ -129,9 +130,7 @@ def loss_chart(
             name="step loss" if every * stride == 1 else f"loss, every {every * stride}th step",
             line={"width": 1, "color": "rgba(99,110,250,0.35)"},
         ),
-        go.Scatter(
-            x=x, y=smoothed(y)[shown], mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}
-        ),
+        go.Scatter(x=x, y=trend[shown], mode="lines", name="smoothed", line={"width": 2.5, "color": "rgb(239,85,59)"}),
     ]
     if accuracy_points:
         steps, percent = _accuracy_arrays(accuracy_points)
@@ -176,7 +175,7 @@ def loss_chart(
     figure.update_layout(
         shapes=[line, *epoch_lines],
         annotations=[label, *epoch_labels],
-        **loss_and_accuracy_axes(LOSS_TITLE, loss_top([y[:1], smoothed(y)]), height=380),
+        **loss_and_accuracy_axes(LOSS_TITLE, loss_top([y[:1], trend]), height=380),
     )
     return figure
 

@@ -8,12 +8,17 @@ BAR_PX = 150  # the height of a 100 % bar
 ANSWER, OTHERS = "rgb(33,102,172)", "rgb(146,197,222)"  # ColorBrewer's RdBu blues, as the pictures' "more"
 
 
+def answer(probabilities: list[float]) -> int | None:
+    """The digit the model answers, None while its likeliest is near chance (`NO_ANSWER_BELOW`)."""
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    return best if probabilities[best] >= NO_ANSWER_BELOW else None
+
+
 def probability_bars(probabilities: list[float], testid: str = "probabilities") -> str:
     """Ten bars, the answer's dark blue, the others pale (no answer: all pale): red means less on every
     picture of the app, never "the answer". No plotly chart, so the first prediction of a session does
     not wait for plotly's script."""
-    best = max(range(10), key=lambda digit: probabilities[digit])
-    best = best if probabilities[best] >= NO_ANSWER_BELOW else None
+    best = answer(probabilities)
     bars = []
     for digit, probability in enumerate(probabilities):
         label = "<1%" if 0 < probability < 0.005 else f"{probability:.0%}"
@@ -31,11 +36,11 @@ def probability_bars(probabilities: list[float], testid: str = "probabilities") 
 def under_pad(probabilities: list[float]) -> str:
     """The answer in one line under the drawing pad, shown only where the columns stack (a phone): the
     reading itself is then a screen further down, out of sight of the finger that drew."""
-    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    best = answer(probabilities)
     said = (
-        f"It reads <b>{best}</b>, {probabilities[best]:.0%} sure"
-        if probabilities[best] >= NO_ANSWER_BELOW
-        else "No answer yet: every digit near 10%"
+        "No answer yet: every digit near 10%"
+        if best is None
+        else f"It reads <b>{best}</b>, {probabilities[best]:.0%} sure"
     )
     return f"<div class='under-pad' data-testid='under-pad'>{said}; below, what it sees and why.</div>"
 
@@ -45,19 +50,19 @@ def reading(digit_url: str, probabilities: list[float], whose: str, prefix: str 
     column is narrow (side by side in fixed-width columns they overlapped at 768-1280 px); a model with
     no answer yet (its likeliest digit near chance) says so instead of showing a big digit.
     `prefix` sets it apart from another such block on the page, in its test ids."""
-    best = max(range(len(probabilities)), key=probabilities.__getitem__)
-    if probabilities[best] >= NO_ANSWER_BELOW:
-        answer = (
+    best = answer(probabilities)
+    if best is not None:
+        shown = (
             f"<div data-testid='{prefix}prediction' style='font-size:6rem;line-height:1;font-weight:700'>{best}</div>"
         )
         verdict = f"Prediction, {probabilities[best]:.0%} sure ({escape(whose)})"
     else:
-        answer = (
+        shown = (
             f"<div data-testid='{prefix}no-answer' style='font-size:1.5rem;line-height:1.2;font-weight:600'>"
             "No answer yet</div>"
         )
         verdict = (
-            f"every digit between {min(probabilities):.0%} and {probabilities[best]:.0%}, chance is 10 % "
+            f"every digit between {min(probabilities):.0%} and {max(probabilities):.0%}, chance is 10 % "
             f"({escape(whose)})"
         )
     return (
@@ -66,7 +71,7 @@ def reading(digit_url: str, probabilities: list[float], whose: str, prefix: str 
         f"<img src='{digit_url}' alt='the digit as the network sees it' "
         "style='display:block;width:140px;height:140px;max-width:none;object-fit:fill;image-rendering:pixelated'>"
         "<figcaption style='font-size:0.875rem;color:gray'>What the network sees (28 x 28)</figcaption></figure>"
-        f"<div>{answer}"
+        f"<div>{shown}"
         f"<div data-testid='{prefix}verdict' style='font-size:0.875rem;color:gray'>{verdict}</div></div></div>"
     )
 
