@@ -28,3 +28,11 @@ def _cuda() -> bool:
 
 # GPU-only checks are not collected at all on machines without CUDA (CI): never a skip.
 collect_ignore = [] if _cuda() else ["test_cuda_graph.py"]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report kept on the test, so a fixture can tell that its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

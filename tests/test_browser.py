@@ -73,13 +73,20 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh browser session that fails the test on any console error, failed request or exception box."""
+def page(browser, request):
+    """A fresh browser session that fails the test on any console error, failed request or exception box;
+    a failed test leaves what the page showed under artifacts/ (failed-<test>.png and .txt)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     problems: list[str] = []
     watch(page, problems)
     yield page
+    if getattr(request.node, "report_call", None) is not None and request.node.report_call.failed:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"\W+", "-", request.node.name)
+        with contextlib.suppress(playwright_api.Error):
+            page.screenshot(path=SHOTS / f"failed-{name}.png")
+            (SHOTS / f"failed-{name}.txt").write_text(page.locator("body").inner_text(timeout=5_000))
     assert page.locator('[data-testid="stException"]').count() == 0, "an exception box is on the page"
     context.close()
     assert not problems, "\n".join(problems)

@@ -29,14 +29,16 @@ def your_runs(ws: Workspace) -> None:
     )
     by_id = {run.id: run for run in runs}
     named = dict(zip(by_id, names(runs), strict=True))
-    chosen = [run_id for run_id in st.session_state.get("compared", [r.id for r in runs[-2:]]) if run_id in by_id]
-    st.session_state["compare_runs"] = chosen
-    st.multiselect(
+    # One widget per set of ended runs, its default given, never written: a page's state written into a
+    # widget races the browser's own copy (a rerun in flight sent the old choice back as the learner's).
+    key = f"compare_runs_{len(runs)}_{runs[-1].id}"
+    chosen = st.multiselect(
         "Compare",
         list(by_id),
+        default=_default_choice(runs),
         format_func=named.get,
-        key="compare_runs",
-        on_change=lambda: st.session_state.update(compared=st.session_state["compare_runs"]),
+        key=key,
+        on_change=lambda: st.session_state.update(compared=(st.session_state[key], set(by_id))),
     )
     views = [by_id[run_id].view() for run_id in chosen]
     if views:
@@ -56,6 +58,14 @@ def your_runs(ws: Workspace) -> None:
             )
             st.caption("Shaded rows (≠) are where the runs differ.")
     _again(ws, runs)
+
+
+def _default_choice(runs: list[TrainingRun]) -> list[str]:
+    """The latest two runs; once the learner has chosen, their choice and every run that ended since."""
+    if "compared" not in st.session_state:
+        return [run.id for run in runs[-2:]]
+    chosen, seen = st.session_state["compared"]
+    return [run.id for run in runs if run.id in chosen or run.id not in seen]
 
 
 def _hand(ws: Workspace, views: list[TrainingRun]) -> list[tuple[str, list[str], bool]]:
