@@ -11,10 +11,11 @@ def remembered(name: str, default: object) -> str:
     seeds the widget again when it comes back.
     """
     values = remembered_values()
-    values.setdefault(name, default)
     key = f"widget_{name}"
-    if key not in st.session_state:
-        st.session_state[key] = values[name]
+    if key in st.session_state:  # the widget's own value wins: a new session (a reconnect that did not find
+        values[name] = st.session_state[key]  # the old one) gets the browser's values, with no on_change
+    else:
+        st.session_state[key] = values.setdefault(name, default)
     return key
 
 
