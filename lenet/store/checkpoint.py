@@ -83,6 +83,13 @@ def checkpoint_bytes(
     return buffer.getvalue()
 
 
+def weights_bytes(weights: Mapping[str, torch.Tensor]) -> bytes:
+    """Weights alone (a snapshot's float16 ones, say) as a checkpoint that `read_checkpoint` checks."""
+    buffer = io.BytesIO()
+    torch.save({"model": {k: v.detach().cpu().contiguous() for k, v in weights.items()}, "config": {}}, buffer)
+    return buffer.getvalue()
+
+
 def read_checkpoint(source: Path | bytes, model: nn.Module) -> Checkpoint:
     """Read and check a checkpoint for `model` without changing it."""
     try:
