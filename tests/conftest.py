@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if SHARED_DATA.is_dir():
     os.environ.setdefault("LENET_DATA_DIR", str(SHARED_DATA))
+# The learners' store of in-process pages (AppTest): a folder of this run's own, never the user's.
+os.environ["LENET_STORE_DIR"] = tempfile.mkdtemp(prefix="lenet-store-")
 
 
 @pytest.fixture(scope="session")

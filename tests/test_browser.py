@@ -1122,3 +1122,93 @@ def test_one_story_from_a_first_stroke_to_a_trained_network_and_back(server, pag
     go_to(page, "Sketch pad")
     page.get_by_text("Nothing drawn yet: draw a digit.").wait_for(timeout=30_000)
     assert page.get_by_test_id("reading").count() == 0
+
+
+def learner_rows(store: Path, secret: str) -> int:
+    """The rows the store file holds for the browser whose cookie is `secret` (SQLite's own view)."""
+    import hashlib
+    import sqlite3
+
+    key = hashlib.sha256(secret.encode()).hexdigest()
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        return db.execute("SELECT count(*) FROM parts WHERE learner = ?", (key,)).fetchone()[0]
+
+
+def assert_work_back(page, url: str, navigate: bool = True) -> None:
+    """The run, the digits and the drawing of `test_a_learners_work_survives_...`, on their pages."""
+    if navigate:
+        page.goto(f"{url}/Train")
+    wait_idle(page, "Train")
+    page.get_by_test_id("stSidebar").get_by_text(re.compile(r"^Welcome back: your model \(random init\), 1 run, "
+                                                   r"10 digits and your drawing are back")).wait_for()  # fmt: skip
+    playwright_api.expect(page.get_by_test_id("run-settings").locator("thead")).to_contain_text("run 1")
+    assert page.get_by_test_id("stSidebar").get_by_text("Source: random init + 1 epoch here").is_visible()
+    page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
+    wait_idle(page, "Sketch pad")
+    playwright_api.expect(page.get_by_test_id("prediction")).to_be_visible(timeout=30_000)  # the drawing, read
+    page.get_by_text(re.compile(r"^#10: a 7")).wait_for()
+
+
+def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_alone(browser, tmp_path):
+    server = Server(tmp_path)
+    try:
+        first = browser.new_context(viewport={"width": 1400, "height": 1600})
+        page = first.new_page()
+        problems: list[str] = []
+        watch(page, problems)
+        page.goto(f"{server.url}/Sketch_pad")
+        wait_idle(page, "Sketch pad")
+        draw_digit(page, DIGITS["7"])
+        for i in range(1, 11):
+            page.wait_for_selector(IDLE)
+            page.get_by_role("button", name="Add to my digits").click()
+            page.get_by_text(re.compile(rf"^#{i}: a 7")).wait_for(timeout=30_000)
+        train_from_scratch(page, server, start_seed=3)
+        (cookie,) = [c for c in first.cookies() if c["name"] == "lenet_learner"]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie["value"]) and cookie["sameSite"] == "Strict"
+        assert server.url not in cookie["value"] and cookie["value"] not in page.url  # never in the address
+        page.wait_for_timeout(3_000)  # the keeper writes every 2 s
+        page.reload()  # F5
+        assert_work_back(page, server.url, navigate=False)
+        tab = first.new_page()  # a new tab of the same browser: the same work
+        watch(tab, problems)
+        assert_work_back(tab, server.url)
+        tab.close()
+
+        other = browser.new_context()  # another browser, the same address: a fresh session
+        stranger = other.new_page()
+        stranger.goto(f"{server.url}/Train")
+        wait_idle(stranger, "Train")
+        assert stranger.get_by_test_id("run-settings").count() == 0
+        assert stranger.get_by_test_id("stSidebar").get_by_text("Source: pretrained").is_visible()
+        forged = browser.new_context()
+        forged.add_cookies([{**cookie, "value": "A" * 43}, ])  # fmt: skip
+        forger = forged.new_page()
+        forger.goto(f"{server.url}/Train")
+        wait_idle(forger, "Train")
+        assert forger.get_by_test_id("stSidebar").get_by_text("Source: pretrained").is_visible()
+        assert forger.get_by_text("Welcome back").count() == 0
+        forged.close()
+        other.close()
+
+        assert not problems, "\n".join(problems)
+        page.close()  # a page left open would count its reconnection attempts as failures
+        assert_clean_log(server.stop())
+        server = Server(tmp_path)  # a restarted server, the same store, the same browser
+        page = first.new_page()
+        watch(page, problems)
+        assert_work_back(page, server.url)
+
+        page.get_by_role("button", name="Forget me").click()
+        page.get_by_text("Forgotten: this server keeps nothing of your work now.").wait_for()
+        page.wait_for_selector(IDLE)
+        assert learner_rows(server.store, cookie["value"]) == 0
+        (renewed,) = [c for c in first.cookies() if c["name"] == "lenet_learner"]
+        assert renewed["value"] != cookie["value"]
+        page.reload()
+        wait_idle(page, "Sketch pad")
+        assert page.get_by_text(re.compile(r"^#1: a 7")).count() == 0 and page.get_by_text("Welcome back").count() == 0
+        first.close()
+        assert not problems, "\n".join(problems)
+    finally:
+        assert_clean_log(server.stop())

@@ -40,9 +40,11 @@ STREAMLIT_PROBE = re.compile(r"/[A-Za-z_]+/_stcore/(health|host-config)$")
 
 
 class Server:
-    """`streamlit run app.py` on a free loopback port, stopped by its own pid."""
+    """`streamlit run app.py` on a free loopback port, stopped by its own pid; the learners' work is kept
+    in `tmp`/store unless `env` says otherwise."""
 
     def __init__(self, tmp: Path, env: dict[str, str] | None = None):
+        self.store = tmp / "store" / "learners.sqlite"
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -64,7 +66,7 @@ class Server:
                 str(self.port),
             ],
             cwd=ROOT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "LENET_STORE_DIR": str(self.store.parent), **(env or {})},
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )

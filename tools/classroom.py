@@ -153,6 +153,7 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
             rss_after = server.rss_mb()
             sampler.stopped.set()
             log = server.stop()
+            store_bytes = sum(f.stat().st_size for f in server.store.parent.glob("learners.sqlite*"))
         errors += log_errors(log)
 
     summary = {
@@ -187,6 +188,7 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
         "rss_mb_peak": round(max(sampler.peak, rss_peak_open), 1),
         "rss_mb_after_close": round(rss_after, 1),
         "seconds_after_close": round(time.monotonic() - closed, 1),
+        "store_mb": round(store_bytes / 1e6, 1),  # the learners' work kept on disk, once the server has stopped
         "errors": errors,
     }
     return report(
@@ -196,7 +198,8 @@ def classroom(browser, sessions: int, starters: int, train_images: str, ttl: int
         f"{summary['all_runs_ended_s']} s (CPU: server {summary['cpu_s_server_during_runs']} s, Chromium "
         f"{summary['cpu_s_chromium_during_runs']} s); RSS idle {rss_idle:.0f} MB "
         f"({rss_idle_trained:.0f} MB once it has trained), "
-        f"peak {summary['rss_mb_peak']:.0f} MB, after close {rss_after:.0f} MB; {len(errors)} errors",
+        f"peak {summary['rss_mb_peak']:.0f} MB, after close {rss_after:.0f} MB; store {summary['store_mb']} MB; "
+        f"{len(errors)} errors",
     )
 
 

@@ -91,6 +91,14 @@ class Keeper:
                 self._thread.start()
                 atexit.register(self.close)
 
+    def live(self, learner: str) -> object | None:
+        """The workspace a page of `learner` handed over last, while it is in memory: another tab of
+        the same browser shares it (and its run, still training), rather than a copy from the store."""
+        with self._lock:
+            watched = self._watched.get(learner)
+        ws = watched.workspace() if watched is not None else None
+        return ws if ws is not None and getattr(ws, "model", None) is not None else None
+
     def forget(self, learner: str) -> None:
         """Stop keeping `learner`'s work and delete what the store has of it, at once."""
         with self._saving:

@@ -158,10 +158,23 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
         ws.resume_lessons(facts, [weights for weights in undo if weights is not None])
     if (digits := read(DIGITS, DigitSet.from_npz, DigitSetError)) is not None:
         ws.digits = digits
-    drawing = read(DRAWING, _drawing, NotADigit)
-    place = read(PLACE, _place) or ()
+    extras = restore_extras(parts, dropped)
     dropped += [name for name in parts if not _known(name)]
-    return Restored(ws, Extras(drawing or None, place), interrupted, tuple(dropped))
+    return Restored(ws, extras, interrupted, tuple(dropped))
+
+
+def restore_extras(parts: Mapping[str, bytes], dropped: list[str] | None = None) -> Extras:
+    """The drawing and the place alone (a new tab of a learner whose workspace is still in memory)."""
+    read = {DRAWING: (_drawing, NotADigit), PLACE: (_place, SavedWorkError)}
+    found = {}
+    for name, (reader, error) in read.items():
+        try:
+            found[name] = reader(parts[name]) if name in parts else None
+        except (SavedWorkError, error):
+            found[name] = None
+            if dropped is not None:
+                dropped.append(name)
+    return Extras(found[DRAWING] or None, found[PLACE] or ())
 
 
 def _known(name: str) -> bool:

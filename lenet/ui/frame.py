@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from lenet.ui import navigation, session
+from lenet.ui import learner, navigation, session
 from lenet.ui.sidebar import sidebar
 
 if TYPE_CHECKING:
@@ -25,8 +25,12 @@ def page(title: str, icon: str) -> "Workspace":
     st.set_page_config(page_title=f"{title} · LeNet on MNIST", page_icon=icon, layout="wide")
     st.html(STYLE)  # style only: Streamlit sends it apart from the page's elements, taking no space
     start_warm_up()
+    learner.identify()
     ws = session.workspace()
     sidebar(ws)
+    with st.sidebar:
+        learner.sidebar_line(title)
+    learner.keep()
     return ws
 
 

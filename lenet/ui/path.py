@@ -18,6 +18,7 @@ class Session(Protocol):
 
 
 DONE = "path_done"  # the steps the session's own state cannot tell afterwards
+MARKS = {"draw", "replay", "why"}  # the names a page marks
 
 
 @dataclass(frozen=True)

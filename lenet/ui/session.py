@@ -26,11 +26,21 @@ def workspace() -> "Workspace":
         from lenet.service.workspace import Workspace
         from lenet.store.checkpoint import pretrained
 
-        ws = Workspace.from_checkpoint(pretrained(), "pretrained")
-        ws.owner_alive = session_liveness()
-        ws.owner_grace_s = float(st.get_option("server.disconnectedSessionTTL"))  # as long as Streamlit keeps it
-        st.session_state.workspace = ws
+        adopt_workspace(Workspace.from_checkpoint(pretrained(), "pretrained"))
     return st.session_state.workspace
+
+
+def adopt_workspace(ws: "Workspace", shared: bool = False) -> None:
+    """`ws` as this session's workspace, from now on (a new session's, or one given back by the store);
+    `shared` with another session of the same learner (a second tab), whose it stays while either lives."""
+    mine = session_liveness()
+    if shared:
+        theirs = ws.owner_alive
+        ws.owner_alive = lambda: mine() or theirs()
+    else:
+        ws.owner_alive = mine
+    ws.owner_grace_s = float(st.get_option("server.disconnectedSessionTTL"))  # as long as Streamlit keeps it
+    st.session_state.workspace = ws
 
 
 def replace_workspace(new: "Workspace") -> None:
