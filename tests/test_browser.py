@@ -1212,3 +1212,28 @@ def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_
         assert not problems, "\n".join(problems)
     finally:
         assert_clean_log(server.stop())
+
+
+def test_a_store_that_cannot_be_used_leaves_the_app_working_and_says_so(browser, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "learners.sqlite").write_bytes(b"not a database at all" * 100)
+    server = Server(tmp_path, env={"LENET_STORE_DIR": str(store)})
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        problems: list[str] = []
+        watch(page, problems)
+        page.goto(f"{server.url}/Sketch_pad")
+        wait_idle(page, "Sketch pad")
+        page.get_by_test_id("stSidebar").get_by_text(
+            re.compile(r"^Your work is not saved on this server \(the store learners.sqlite cannot be used: "
+                       r"the file is not a store this app can read")).wait_for()  # fmt: skip
+        assert page.get_by_role("button", name="Forget me").count() == 0
+        draw_digit(page, DIGITS["7"])
+        playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+        context.close()
+        assert not problems, "\n".join(problems)
+        assert (store / "learners.sqlite").read_bytes() == b"not a database at all" * 100  # left as it was
+    finally:
+        assert_clean_log(server.stop())
