@@ -1134,6 +1134,15 @@ def learner_rows(store: Path, secret: str) -> int:
         return db.execute("SELECT count(*) FROM parts WHERE learner = ?", (key,)).fetchone()[0]
 
 
+def watched_sketch_pad(context, server: Server, problems: list[str]):
+    """A new page of `context` on the Sketch pad, its console errors and failed requests into `problems`."""
+    page = context.new_page()
+    watch(page, problems)
+    page.goto(f"{server.url}/Sketch_pad")
+    wait_idle(page, "Sketch pad")
+    return page
+
+
 def assert_work_back(page, url: str, navigate: bool = True) -> None:
     """The run, the digits and the drawing of `test_a_learners_work_survives_...`, on their pages."""
     if navigate:
@@ -1153,11 +1162,8 @@ def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_
     server = Server(tmp_path)
     try:
         first = browser.new_context(viewport={"width": 1400, "height": 1600})
-        page = first.new_page()
         problems: list[str] = []
-        watch(page, problems)
-        page.goto(f"{server.url}/Sketch_pad")
-        wait_idle(page, "Sketch pad")
+        page = watched_sketch_pad(first, server, problems)
         draw_digit(page, DIGITS["7"])
         for i in range(1, 11):
             page.wait_for_selector(IDLE)
@@ -1221,11 +1227,8 @@ def test_a_store_that_cannot_be_used_leaves_the_app_working_and_says_so(browser,
     server = Server(tmp_path, env={"LENET_STORE_DIR": str(store)})
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        page = context.new_page()
         problems: list[str] = []
-        watch(page, problems)
-        page.goto(f"{server.url}/Sketch_pad")
-        wait_idle(page, "Sketch pad")
+        page = watched_sketch_pad(context, server, problems)
         page.get_by_test_id("stSidebar").get_by_text(
             re.compile(r"^Your work is not saved on this server \(the store learners.sqlite cannot be used: "
                        r"the file is not a store this app can read")).wait_for()  # fmt: skip
