@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lenet.store.learners import LearnerStore, StoreError
-from lenet.ui import path, session, timemachine
+from lenet.ui import path, session, timemachine, words
 
 if TYPE_CHECKING:  # they import torch, which the pages without a model do not wait for
     from lenet.service.keeper import Keeper
@@ -167,7 +167,7 @@ def sidebar_line(page: str) -> None:
     if (notice := st.session_state.get(NOTICE)) is not None:
         shown_on = st.session_state.setdefault(f"{NOTICE}_page", page)
         if shown_on == page:
-            st.info(notice)
+            st.info(words.plain(notice))  # it names the model's origin: a visitor's file name
         else:
             del st.session_state[NOTICE], st.session_state[f"{NOTICE}_page"]
     problem = keeper().problem
