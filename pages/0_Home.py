@@ -24,8 +24,9 @@ st.markdown(
     "and *Your digits*: label your drawings, measure the model on your hand, teach it."
 )
 st.caption(
-    "Your model is your own: every page of this browser tab works on the same copy, which starts from "
-    "pretrained weights. Your drawing stays until you clear it. A reload of the page starts afresh."
+    "Your model is your own: every page and tab of this browser works on the same model, which starts "
+    "from pretrained weights. Your drawing stays until you clear it, and your work is kept for this "
+    "browser: a reload gives it back."
 )
 with st.expander("For a teacher: one link for a class"):
     st.markdown(

@@ -102,7 +102,7 @@ def live() -> None:
     if ws.run is None:
         st.info(
             "Press Start to train. From scratch, watch a random network learn to read digits; or keep "
-            "training this model (it starts from pretrained weights, 99 % test accuracy)."
+            "training this model (the one the sidebar describes: at first the pretrained weights, 99 % test accuracy)."
         )
         return
     run = ws.run.view()

@@ -5,7 +5,7 @@ import streamlit as st
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.preprocess import NotADigit, read_image
 from lenet.network.strokes import BRUSH_PX
-from lenet.ui import canvas, frame, html, myhand, path, pictures, replay, session, timemachine, why, words
+from lenet.ui import canvas, frame, html, learner, myhand, path, pictures, replay, session, timemachine, why, words
 
 ws = frame.page("Sketch pad", "✏️")
 st.title("Sketch pad")
@@ -29,6 +29,7 @@ def drawing_and_reading() -> None:
                 image = canvas.sketch(BRUSH_PX)
             except NotADigit as error:
                 refused = str(error)
+            learner.keep()  # a stroke reruns only this fragment: the drawing is kept from here
         else:
             upload = st.file_uploader(
                 "A photo or scan of one digit (PNG, JPEG, BMP, GIF or WebP)",

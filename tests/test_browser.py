@@ -1148,8 +1148,8 @@ def assert_work_back(page, url: str, navigate: bool = True) -> None:
     if navigate:
         page.goto(f"{url}/Train")
     wait_idle(page, "Train")
-    page.get_by_test_id("stSidebar").get_by_text(re.compile(r"^Welcome back: your model \(random init\), 1 run, "
-                                                   r"10 digits and your drawing are back")).wait_for()  # fmt: skip
+    page.get_by_text(re.compile(r"^Welcome back: your model \(random init \+ 1 epoch here\), 1 run, 10 digits "
+                                r"and your drawing are back")).wait_for()  # fmt: skip
     playwright_api.expect(page.get_by_test_id("run-settings").locator("thead")).to_contain_text("run 1")
     assert page.get_by_test_id("stSidebar").get_by_text("Source: random init + 1 epoch here").is_visible()
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
@@ -1205,10 +1205,17 @@ def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_
         watch(page, problems)
         assert_work_back(page, server.url)
 
+        other_tab = watched_sketch_pad(first, server, problems)  # the same work, in a second tab
+        other_tab.get_by_text(re.compile(r"^#10: a 7")).wait_for()
         page.get_by_role("button", name="Forget me").click()
         page.get_by_text("Forgotten: this server keeps nothing of your work now.").wait_for()
         page.wait_for_selector(IDLE)
         assert learner_rows(server.store, cookie["value"]) == 0
+        other_tab.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()  # its next page run
+        other_tab.get_by_text("Forgotten in another tab: this server keeps nothing of your work now.").wait_for()
+        other_tab.wait_for_timeout(3_000)  # the keeper's round: it writes nothing back
+        assert learner_rows(server.store, cookie["value"]) == 0
+        other_tab.close()
         (renewed,) = [c for c in first.cookies() if c["name"] == "lenet_learner"]
         assert renewed["value"] != cookie["value"]
         page.reload()

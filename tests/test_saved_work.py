@@ -63,7 +63,7 @@ def test_the_work_comes_back_as_it_was(worked, tmp_path):
         for a, b in zip(old.kept_snapshots(), new.kept_snapshots(), strict=True):
             assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
     assert torch.equal(ws.digits.pixels, worked.digits.pixels) and torch.equal(ws.digits.labels, worked.digits.labels)
-    assert ws.lesson_facts() == worked.lesson_facts()
+    assert ws.facts() == worked.facts()
     assert back.extras == Extras(STROKES, (("path", ["draw"]),))
     ws.undo_lesson()  # undo works after the reload: the weights before the last lesson, bit for bit
     expected = Net()
@@ -171,3 +171,45 @@ def test_digits_alone_round_trip_through_the_set_format():
     assert QUICK.epochs == 1  # the runs above are the quick ones
     back = restore({"digits": digits.to_npz()})
     assert back.workspace.origin == "pretrained" and len(back.workspace.digits) == 1
+
+
+def test_a_tab_behind_another_hands_over_nothing_and_a_forgotten_learner_is_never_written_again(worked, tmp_path):
+    saving = keeper(tmp_path)
+    first = saving.keep(KEY, pretrained(), Extras(STROKES))
+    newer = saving.keep(KEY, worked, Extras(STROKES), seen=first)  # a tab replaced the model
+    assert newer == first + 1 and saving.live(KEY) == (worked, newer)
+    assert saving.keep(KEY, pretrained(), Extras(), seen=first) == first  # a tab behind it: nothing changes
+    assert saving.live(KEY) == (worked, newer)
+    saving.flush()
+    assert restore(saving.load(KEY)).extras.drawing == STROKES  # the stale tab's empty drawing was not taken
+    assert saving.forget(KEY) and saving.forgotten(KEY)
+    saving.keep(KEY, worked, Extras(STROKES), seen=newer)  # another tab of the forgotten learner
+    saving.flush()
+    assert saving.load(KEY) == {}
+
+
+def test_a_learner_the_store_dropped_meanwhile_is_written_whole_again(worked, tmp_path):
+    saving = keeper(tmp_path)
+    saving.keep(KEY, worked, Extras(STROKES))
+    saving.flush()
+    whole = set(saving.load(KEY))
+    saving.store.forget(KEY)  # as their days or the total cap would
+    saving.keep(KEY, worked, Extras(((1, 2, 3, 4),)))  # one change
+    saving.flush()
+    saving.flush()
+    assert set(saving.load(KEY)) == whole
+
+
+def test_a_store_locked_for_a_while_makes_saving_wait_not_stop(worked, tmp_path):
+    import sqlite3
+
+    saving = keeper(tmp_path)
+    holder = sqlite3.connect(saving.store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    saving.keep(KEY, worked, Extras(STROKES))
+    saving.flush()  # busy for 2 s, then given up for this round
+    assert saving.saving and saving.load(KEY) == {}
+    holder.execute("ROLLBACK")
+    holder.close()
+    saving.flush()
+    assert saving.saving and saving.load(KEY)

@@ -37,6 +37,7 @@ class _Watched:
     workspace: "weakref.ref[Any]"
     extras: object
     kept: Written
+    version: int  # counts the workspaces handed over for this learner: a tab that saw an older one follows
 
 
 # What to write of a workspace: (the changed parts, None for one to delete; their tokens).
@@ -54,6 +55,7 @@ class Keeper:
         self.store, self.changes, self.every_s, self.training_every_s = store, changes, every_s, training_every_s
         self.problem: str | None = None if store is not None else "saving is turned off on this server"
         self._watched: dict[str, _Watched] = {}
+        self._forgotten: set[str] = set()  # this process's "Forget me"s: another tab must not write them again
         self._lock = threading.Lock()  # the dictionary
         self._saving = threading.Lock()  # one learner written at a time; forgetting waits for it
         self._closing = threading.Event()
@@ -73,42 +75,62 @@ class Keeper:
             self._failed(error)
             return {}
 
-    def keep(self, learner: str, ws: object, extras: object, stored: set[str] | None = None) -> None:
-        """Watch `ws` and `extras` as `learner`'s work (cheap: the thread does the writing); `stored` names
-        the parts the store holds, when the page has just read them."""
-        if not self.saving:
-            return
+    def keep(
+        self, learner: str, ws: object, extras: object | None, seen: int = 0, stored: set[str] | None = None
+    ) -> int:
+        """Watch `ws` and `extras` (None: as they were) as `learner`'s work; the thread does the writing.
+        `seen` is the version the calling tab knows: a tab behind another's newer workspace hands over
+        nothing (it follows on its next run). `stored` names the parts the store holds, when the page
+        has just read them. Returns the version the tab knows now."""
+        if not self.saving or learner in self._forgotten:
+            return seen
         with self._lock:
             watched = self._watched.get(learner)
             if watched is None or watched.workspace() is not ws:
+                if watched is not None and watched.workspace() is not None and seen < watched.version:
+                    return seen
                 known = set(stored if stored is not None else watched.kept.stored if watched else ())
                 # a part's name is its token when its content never changes (a snapshot's)
                 written = {name: name for name in known if name.startswith("snapshot/")}
-                watched = self._watched[learner] = _Watched(weakref.ref(ws), extras, Written(known, written))
-            watched.extras = extras
+                version = watched.version + 1 if watched else 1
+                kept_extras = watched.extras if watched is not None else None  # a new model, the same drawing
+                watched = _Watched(weakref.ref(ws), kept_extras, Written(known, written), version)
+                self._watched[learner] = watched
+            if extras is not None:
+                watched.extras = extras
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lenet-keeper", daemon=True)
                 self._thread.start()
                 atexit.register(self.close)
+            return watched.version
 
-    def live(self, learner: str) -> object | None:
-        """The workspace a page of `learner` handed over last, while it is in memory: another tab of
-        the same browser shares it (and its run, still training), rather than a copy from the store."""
+    def live(self, learner: str) -> tuple[object | None, int]:
+        """The workspace a page of `learner` handed over last, while it is in memory, and its version:
+        another tab of the same browser shares it (and its run, still training), rather than a copy."""
         with self._lock:
             watched = self._watched.get(learner)
         ws = watched.workspace() if watched is not None else None
-        return ws if ws is not None and getattr(ws, "model", None) is not None else None
+        alive = ws is not None and getattr(ws, "model", None) is not None
+        return (ws, watched.version) if alive else (None, 0)
 
-    def forget(self, learner: str) -> None:
-        """Stop keeping `learner`'s work and delete what the store has of it, at once."""
+    def forgotten(self, learner: str) -> bool:
+        return learner in self._forgotten
+
+    def forget(self, learner: str) -> bool:
+        """Stop keeping `learner`'s work and delete what the store has of it, at once; False when the
+        store could not delete it."""
         with self._saving:
             with self._lock:
                 self._watched.pop(learner, None)
-            if self.saving:
-                try:
-                    self.store.forget(learner)
-                except StoreError as error:
-                    self._failed(error)
+                self._forgotten.add(learner)
+            if self.store is None:
+                return True  # nothing was ever kept
+            try:
+                self.store.forget(learner)
+                return True
+            except StoreError as error:
+                self._failed(error)
+                return False
 
     def flush(self) -> None:
         """Write every learner's changed parts now."""
@@ -130,13 +152,17 @@ class Keeper:
         if not changes:
             return
         try:
-            self.store.save(learner, changes)
+            created = self.store.save(learner, changes)
         except StoreError as error:
             self._failed(error)
             return
         except ValueError as error:  # over the learner's cap: the next change may fit
             log.warning("not saved: %s", error)
             return
+        if created and kept.stored:  # the store had dropped the learner (their days, or the total cap)
+            kept.stored, kept.written = set(), {}  # every part again on the next round
+            return
+        self.problem = None  # a write went through: a lock held for a while has been let go
         kept.written.update(tokens)
         kept.stored |= {name for name, data in changes.items() if data is not None}
         kept.stored -= {name for name, data in changes.items() if data is None}
@@ -144,6 +170,9 @@ class Keeper:
             kept.written.pop(name, None)
 
     def _failed(self, error: StoreError) -> None:
+        if error.transient:  # another process holds the file for a while: the next round tries again
+            log.warning("the learners' store is busy, saving waits: %s", error)
+            return
         if self.problem is None:
             log.warning("the learners' store failed, saving stops: %s", error)
         self.problem = str(error)

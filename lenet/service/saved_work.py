@@ -63,7 +63,7 @@ def model_part(ws: Workspace) -> bytes:
 
 
 def workspace_part(ws: Workspace) -> bytes:
-    facts = {"origin": ws.origin, "init_seed": ws.init_seed, "inherited": ws.inherited_epochs, **ws.lesson_facts()}
+    facts = {"origin": ws.origin, "init_seed": ws.init_seed, "inherited": ws.inherited_epochs, **ws.facts()}
     return json.dumps(facts).encode()
 
 
@@ -84,11 +84,11 @@ def place_part(place: tuple[tuple[str, object], ...]) -> bytes:
 
 
 def changes(
-    ws: Workspace, extras: Extras, kept: Written, training_every_s: float
+    ws: Workspace, extras: Extras | None, kept: Written, training_every_s: float
 ) -> tuple[dict[str, bytes | None], dict[str, object]]:
     """For the keeper: the parts whose token differs from the one written, serialised, and the parts no
     longer there, as None; with the tokens of what they hold."""
-    now = time.monotonic()
+    now, extras = time.monotonic(), extras or Extras()  # None: no page has given them yet
     if not kept.stored and _pristine(ws, extras):
         return {}, {}  # a visitor who changed nothing has nothing to keep
     runs = [(run.id, run.number, str(run.state), len(run.losses)) for run in ws.runs]
@@ -110,6 +110,8 @@ def changes(
                 wanted[name] = (name, lambda snapshot=snapshot: snapshot_part(snapshot))
     if ws.training and now - kept.model_written_at < training_every_s:
         wanted.pop(MODEL)  # its weights change every chunk: written now and then
+    if ws.origin == "pretrained" and not len(ws.runs) and not ws.lessons:
+        del wanted[MODEL], wanted[WORKSPACE]  # the weights every learner starts from: 0.33 MB a visitor spared
     diff: dict[str, bytes | None] = {}
     tokens: dict[str, object] = {}
     for name, (token, make) in wanted.items():
@@ -119,7 +121,7 @@ def changes(
     if MODEL in diff:
         kept.model_written_at = now
     live = {run.id for run in ws.runs if run.active}
-    for name in kept.stored - set(wanted) - {MODEL}:
+    for name in kept.stored - set(wanted):
         match = SNAPSHOT.fullmatch(name)
         if not (match and match[1] in live):
             diff[name] = None
@@ -155,7 +157,7 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
     _attach_snapshots(ws.runs, parts, dropped)
     undo = [read(f"undo/{i}", _weights, CheckpointError) for i in range(UNDO_LESSONS) if f"undo/{i}" in parts]
     if facts:
-        ws.resume_lessons(facts, [weights for weights in undo if weights is not None])
+        ws.resume(facts, [weights for weights in undo if weights is not None])
     if (digits := read(DIGITS, DigitSet.from_npz, DigitSetError)) is not None:
         ws.digits = digits
     extras = restore_extras(parts, dropped)
@@ -227,7 +229,17 @@ def _share(value: object) -> bool:
 
 def _facts(raw: bytes) -> dict:
     facts = _json(raw, MAX_JSON_BYTES)
-    keys = {"origin", "init_seed", "inherited", "lessons", "before_run", "undo_tested", "after", "before"}
+    keys = {
+        "origin",
+        "init_seed",
+        "inherited",
+        "lessons",
+        "before_run",
+        "undo_tested",
+        "after",
+        "before",
+        "partial_steps",
+    }
     if not isinstance(facts, dict) or set(facts) != keys:
         raise SavedWorkError("not the workspace's facts")
     undo = facts["undo_tested"]
@@ -237,6 +249,7 @@ def _facts(raw: bytes) -> dict:
         and _whole(facts["inherited"], 0, MAX_HISTORY)
         and _whole(facts["lessons"], 0, 10**6)
         and _whole(facts["before_run"], 0, facts["lessons"])
+        and _whole(facts["partial_steps"], 0, 10**9)
         and isinstance(undo, list)
         and len(undo) <= UNDO_LESSONS
         and all(map(_share, undo))

@@ -195,17 +195,19 @@ class Workspace:
         self.publish()
         return lesson
 
-    def lesson_facts(self) -> dict:
-        """What the lessons left beside the weights, as plain values: `resume_lessons` takes them back."""
+    def facts(self) -> dict:
+        """What the lessons and runs left beside the weights, as plain values: `resume` takes them back."""
         tested = [tested for _, tested in self._before_lessons]
         return {"lessons": self.lessons, "before_run": self._lessons_before_run, "undo_tested": tested,
-                "after": self.tested_after_lessons, "before": self.tested_before_lessons}  # fmt: skip
+                "after": self.tested_after_lessons, "before": self.tested_before_lessons,
+                "partial_steps": self.partial_steps_here}  # fmt: skip
 
     def undo_weights(self) -> list[dict[str, torch.Tensor]]:
         return [before for before, _ in self._before_lessons]
 
-    def resume_lessons(self, facts: dict, undo: list[dict[str, torch.Tensor]]) -> None:
-        """The lessons as `lesson_facts` gave them, with the weights before each that can be undone."""
+    def resume(self, facts: dict, undo: list[dict[str, torch.Tensor]]) -> None:
+        """The lessons and steps as `facts` gave them, with the weights before each lesson that can be undone."""
+        self._past_partial_steps = facts["partial_steps"]
         self.lessons, self._lessons_before_run = facts["lessons"], facts["before_run"]
         self.tested_after_lessons, self.tested_before_lessons = facts["after"], facts["before"]
         self._before_lessons = list(zip(undo, facts["undo_tested"], strict=False))[:UNDO_LESSONS]

@@ -38,7 +38,12 @@ CREATE INDEX learners_by_visit ON learners(last_seen);
 
 
 class StoreError(RuntimeError):
-    """The store cannot be used; the message says why in a learner's words."""
+    """The store cannot be used; the message says why in a learner's words. `transient`: another
+    process holds the file for now (a backup, a query): the next try may go through."""
+
+    def __init__(self, message: str, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
 
 
 class LearnerStore:
@@ -52,6 +57,7 @@ class LearnerStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_size_limit = 67108864")  # the log shrinks back to 64 MB
             self._schema()  # first: a file of another version is left as it is
             if self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                 raise StoreError("its folder does not allow SQLite's write-ahead log")
@@ -85,9 +91,10 @@ class LearnerStore:
             self._db.execute("COMMIT")
         return {name: bytes(data) for name, data in rows if isinstance(name, str) and isinstance(data, bytes)}
 
-    def save(self, learner: str, parts: Mapping[str, bytes | None]) -> None:
+    def save(self, learner: str, parts: Mapping[str, bytes | None]) -> bool:
         """Write `parts` (a None deletes that part) in one transaction; refused past the learner's cap.
-        Makes room first by dropping the learners idle longest, and any kept past their days."""
+        Makes room first by dropping the learners idle longest, and any kept past their days. True when
+        the store did not hold the learner before (new, or dropped meanwhile)."""
         _check_learner(learner)
         if bad := [name for name in parts if not PART_NAME.fullmatch(name)]:
             raise ValueError(f"not a part's name: {bad[0]!r}")
@@ -96,6 +103,7 @@ class LearnerStore:
         with self._transaction():
             self._db.execute("BEGIN IMMEDIATE")
             now = time.time()
+            created = self._db.execute("SELECT 1 FROM learners WHERE key = ?", (learner,)).fetchone() is None
             self._db.execute(
                 "INSERT INTO learners (key, last_seen) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET last_seen = ?",
                 (learner, now, now),
@@ -112,10 +120,14 @@ class LearnerStore:
             ).fetchone()
             if size > MAX_LEARNER_BYTES or count > MAX_PARTS:
                 self._db.execute("ROLLBACK")
-                raise ValueError(f"a learner's work is kept up to {MAX_LEARNER_BYTES // 2**20} MB: not saved")
+                raise ValueError(
+                    f"a learner's work is kept up to {MAX_LEARNER_BYTES // 2**20} MB in {MAX_PARTS} parts "
+                    f"(this one: {size / 2**20:.1f} MB in {count}): not saved"
+                )
             self._db.execute("UPDATE learners SET bytes = ? WHERE key = ?", (size, learner))
             self._make_room(learner, now)
             self._db.execute("COMMIT")
+        return created
 
     def _make_room(self, learner: str, now: float) -> None:
         self._db.execute("DELETE FROM learners WHERE last_seen < ? AND key != ?", (now - self.keep_s, learner))
@@ -162,7 +174,8 @@ class _Transaction:
         finally:
             self.store._lock.release()
         if isinstance(error, (sqlite3.Error, OSError)):
-            raise StoreError(_reason(error)) from None
+            busy = isinstance(error, sqlite3.OperationalError) and re.search(r"locked|busy", str(error)) is not None
+            raise StoreError(_reason(error), transient=busy) from None
         return False
 
 

@@ -52,7 +52,7 @@ def sketch(brush_px: int) -> np.ndarray | None:
             "maxPoints": MAX_POINTS,
             "maxPath": MAX_PATH_PX,
         },
-        key="sketch",
+        key=f"sketch-{st.session_state.get('pad_generation', 0)}",  # a new pad after "Forget me"
         default={"strokes": None},
         on_strokes_change=lambda: None,
         width="content",

@@ -23,7 +23,7 @@ def your_runs(ws: Workspace) -> None:
         return
     st.subheader("Your runs")
     st.caption(
-        "Every run of this session that has ended, with its settings, loss curve and accuracy (a run that "
+        "Every run you have trained that has ended, with its settings, loss curve and accuracy (a run that "
         "trains joins it when it ends); the time machine keeps the snapshots of the last three. A downloaded "
         "checkpoint takes the runs with it."
     )

@@ -29,7 +29,8 @@ def page(title: str, icon: str) -> "Workspace":
     ws = session.workspace()
     sidebar(ws)
     with st.sidebar:
-        learner.sidebar_line(title)
+        learner.sidebar_line()
+    learner.notice(title)
     learner.keep()
     return ws
 

@@ -7,6 +7,7 @@ well-formed one nobody has used finds nothing.
 """
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -26,6 +27,7 @@ SECRET = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes, base64url: 256 bit
 KEEP_DAYS = 7
 MAX_STORE_MB = 1024
 KEY, SECRET_SENT, FORGOTTEN, NOTICE = "learner", "learner_secret", "learner_forgotten", "learner_notice"
+SEEN, HANDED = "learner_seen", "learner_extras"  # the workspace version this tab knows, the extras it handed
 HERE = Path(__file__).parent
 IDENTITY = st.components.v2.component(
     "lenet.learner", html="<span hidden></span>", js=(HERE / "learner.js").read_text()
@@ -53,25 +55,47 @@ def keeper() -> "Keeper":
     except StoreError as error:
         unsaved = Keeper(None, changes)
         unsaved.problem = f"the store {where.name} cannot be used: {error}"
+        logging.getLogger(__name__).warning("saving is off: %s (%s)", unsaved.problem, where)
         return unsaved
 
 
 def identify() -> None:
     """Find who this browser is (once per session) and give their work back; first thing on every page.
     A browser without a valid secret gets a new one, made here."""
+    if KEY in st.session_state and keeper().forgotten(st.session_state[KEY]):  # Forget me, in another tab
+        _afresh(st.session_state[KEY], "Forgotten in another tab: this server keeps nothing of your work now.")
     if KEY not in st.session_state:
         secret = st.context.cookies.get(COOKIE)
         if (
             not isinstance(secret, str)
             or not SECRET.fullmatch(secret)
             or _key(secret) == st.session_state.get(FORGOTTEN)
+            or not _known(_key(secret))  # only a secret this server gave: not one planted by another site
         ):
             secret = secrets.token_urlsafe(32)  # 256 random bits
         st.session_state[KEY], st.session_state[SECRET_SENT] = _key(secret), secret
         if _untouched():
             _give_back(_key(secret))
+    else:
+        _follow(keeper().live(st.session_state[KEY]))
     with st.container(key="learner-id"):  # hidden (app.css): it only writes the cookie
         IDENTITY(data={"secret": st.session_state[SECRET_SENT], "days": KEEP_DAYS}, key="learner-cookie")
+
+
+def _known(key: str) -> bool:
+    if keeper().forgotten(key):
+        return False
+    return keeper().live(key)[0] is not None or bool(keeper().load(key))
+
+
+def _follow(live: tuple[object | None, int]) -> None:
+    """Another tab of this browser replaced the model since this tab last looked (a run from scratch, a
+    reset, a file): this tab takes the same one, unless its own is training."""
+    ws, (newer, version) = st.session_state.get("workspace"), live
+    behind = newer is not None and ws is not None and version > st.session_state.get(SEEN, 0) and newer is not ws
+    if behind and not ws.training:
+        session.adopt_workspace(newer, shared=True)
+        st.session_state[SEEN] = version
 
 
 def _key(secret: str) -> str:
@@ -90,7 +114,8 @@ def _give_back(key: str) -> None:
     from lenet.ui import canvas
 
     stored = keeper().load(key)
-    if (live := keeper().live(key)) is not None and not (_untouched(live) and not stored):
+    live, _ = keeper().live(key)
+    if live is not None and not (_untouched(live) and not stored):
         back = Restored(live, restore_extras(stored), (), ())
         session.adopt_workspace(live, shared=True)
     elif stored:
@@ -105,8 +130,9 @@ def _give_back(key: str) -> None:
         st.session_state[path.DONE] = {mark for mark in marks if mark in path.MARKS}
     if isinstance(run := place.get("time_machine_run"), str) and type(step := place.get("time_machine_step")) is int:
         # the time machine checks both against the runs' snapshots before it shows anything
-        st.session_state[timemachine.STATE] = {"run": run, "step": step, "model": None, "newest": None}
-    what = [f"your model ({back.workspace.origin})"]
+        newest = back.workspace.run.id if back.workspace.run is not None else None
+        st.session_state[timemachine.STATE] = {"run": run, "step": step, "model": None, "newest": newest}
+    what = [f"your model ({words.status_line(back.workspace)})"]
     if runs := len(back.workspace.runs):
         what.append(f"{runs} run{'s' * (runs != 1)}")
     if digits := len(back.workspace.digits):
@@ -124,7 +150,8 @@ def _give_back(key: str) -> None:
         notice += f" {len(back.dropped)} saved part(s) did not read back and were left out."
     st.session_state[NOTICE] = notice
     st.session_state.pop(f"{NOTICE}_page", None)
-    keeper().keep(key, back.workspace, back.extras, stored=set(stored))
+    st.session_state[SEEN] = keeper().keep(key, back.workspace, back.extras, stored=set(stored))
+    st.session_state[HANDED] = back.extras
 
 
 def keep() -> None:
@@ -142,7 +169,10 @@ def keep() -> None:
         ("time_machine_run", travelled["run"]),
         ("time_machine_step", travelled["step"]),
     )
-    keeper().keep(key, ws, Extras(drawing.strokes if drawing else None, place))
+    extras = Extras(drawing.strokes if drawing else None, place)
+    changed = extras if extras != st.session_state.get(HANDED) else None  # another tab's stay as they are
+    st.session_state[SEEN] = keeper().keep(key, ws, changed, seen=st.session_state.get(SEEN, 0))
+    st.session_state[HANDED] = extras
 
 
 def forget() -> None:
@@ -153,23 +183,36 @@ def forget() -> None:
         st.session_state.pop(f"{NOTICE}_page", None)
         return
     key = st.session_state.get(KEY)
-    if key is not None:
-        keeper().forget(key)
+    if key is not None and not keeper().forget(key):
+        st.session_state[NOTICE] = (
+            f"Your work could not be deleted now ({keeper().problem or 'the store is busy'}): try Forget me again."
+        )
+        st.session_state.pop(f"{NOTICE}_page", None)
+        return
+    _afresh(key, "Forgotten: this server keeps nothing of your work now. You start afresh.")
+
+
+def _afresh(key: str | None, notice: str) -> None:
+    """A new session in this tab: nothing of the old one, a new secret on the next run, a pad drawn anew."""
+    pad = st.session_state.get(canvas_key := "pad_generation", 0)
     for name in list(st.session_state):
         del st.session_state[name]  # the next run makes a new secret: the cookie's is forgotten
-    st.session_state[FORGOTTEN] = key
-    st.session_state[NOTICE] = "Forgotten: this server keeps nothing of your work now. You start afresh."
+    st.session_state[FORGOTTEN], st.session_state[NOTICE], st.session_state[canvas_key] = key, notice, pad + 1
 
 
-def sidebar_line(page: str) -> None:
-    """Whether the work is kept, for how long, and the way to have it forgotten; a notice about it stays
-    on the page where it was first shown, through that page's reruns."""
+def notice(page: str) -> None:
+    """The notice of work given back or forgotten, at the top of the page (a phone hides the sidebar); it
+    stays on the page where it was first shown, through that page's reruns."""
     if (notice := st.session_state.get(NOTICE)) is not None:
         shown_on = st.session_state.setdefault(f"{NOTICE}_page", page)
         if shown_on == page:
             st.info(words.plain(notice))  # it names the model's origin: a visitor's file name
         else:
             del st.session_state[NOTICE], st.session_state[f"{NOTICE}_page"]
+
+
+def sidebar_line() -> None:
+    """Whether the work is kept, for how long, and the way to have it forgotten."""
     problem = keeper().problem
     if problem is not None:
         st.caption(f"Your work is not saved on this server ({problem}): a reload starts afresh.")

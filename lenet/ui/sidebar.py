@@ -10,18 +10,6 @@ if TYPE_CHECKING:
     from lenet.service.workspace import Workspace
 
 
-def status_line(ws: "Workspace") -> str:
-    """Where the weights came from and what was trained here: "pretrained (3 epochs) + 1 epoch and 40 steps here"."""
-    source = f"{ws.origin} ({_count(ws.inherited_epochs, 'epoch')})" if ws.inherited_epochs else ws.origin
-    done = ((ws.epochs_trained_here, "epoch"), (ws.partial_steps_here, "step"), (ws.lessons, "lesson"))
-    here = [_count(n, unit) for n, unit in done if n]
-    return f"{source} + {' and '.join(here)} here" if here else source
-
-
-def _count(n: int, unit: str) -> str:
-    return f"{n:,} {unit}" + ("" if n == 1 else "s")
-
-
 REFRESH_S = 2.0  # how often the sidebar redraws while this session's run goes on
 SERVER_REFRESH_S = 5.0  # ... while other sessions' runs train or wait, so the server line stays true
 
@@ -52,7 +40,7 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     st.markdown("**Your model**")
     if (past := timemachine.where(ws)) is not None:
         st.caption(f"⏪ The pages show your model as it was {past} (the time machine); below is your model now.")
-    st.caption(f"Source: {words.plain(status_line(ws))}")
+    st.caption(f"Source: {words.plain(words.status_line(ws))}")
     accuracy = ws.last_accuracy
     claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""
     if ws.tested_after_lessons is not None:

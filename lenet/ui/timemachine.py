@@ -100,7 +100,7 @@ def choose(ws: "Workspace") -> Moment:
 
     named = dict(zip([r.id for r in runs], names(runs), strict=True))
     with st.container(border=True):
-        which, slider = st.columns([2, 10], vertical_alignment="bottom")
+        which, slider = st.columns([3, 9], vertical_alignment="bottom")
         if len(runs) > 1:
             st.session_state["time_machine_run"] = run.id
             which.selectbox(

@@ -26,3 +26,15 @@ def plain(text: object) -> str:
     """`text` (a file's name or entries, a message that quotes them) for Streamlit's Markdown, to show
     as it is: no link, image, HTML or formatting can come out of it."""
     return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub("\u200b", clean(str(text), MAX_SHOWN)))
+
+
+def status_line(ws) -> str:  # a Workspace: this module imports neither torch nor the service
+    """Where the weights came from and what was trained here: "pretrained (3 epochs) + 1 epoch and 40 steps here"."""
+    source = f"{ws.origin} ({_count(ws.inherited_epochs, 'epoch')})" if ws.inherited_epochs else ws.origin
+    done = ((ws.epochs_trained_here, "epoch"), (ws.partial_steps_here, "step"), (ws.lessons, "lesson"))
+    here = [_count(n, unit) for n, unit in done if n]
+    return f"{source} + {' and '.join(here)} here" if here else source
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n:,} {unit}" + ("" if n == 1 else "s")
