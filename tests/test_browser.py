@@ -1148,8 +1148,8 @@ def assert_work_back(page, url: str, navigate: bool = True) -> None:
     if navigate:
         page.goto(f"{url}/Train")
     wait_idle(page, "Train")
-    page.get_by_text(re.compile(r"^Welcome back: your model \(random init \+ 1 epoch here\), 1 run, 10 digits "
-                                r"and your drawing are back")).wait_for()  # fmt: skip
+    page.get_by_text(re.compile(r"^Welcome back: your model, 1 run, 10 digits and your drawing are back\. "
+                                r"Your model: random init \+ 1 epoch here\.")).wait_for()  # fmt: skip
     playwright_api.expect(page.get_by_test_id("run-settings").locator("thead")).to_contain_text("run 1")
     assert page.get_by_test_id("stSidebar").get_by_text("Source: random init + 1 epoch here").is_visible()
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()

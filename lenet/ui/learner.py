@@ -132,7 +132,7 @@ def _give_back(key: str) -> None:
         # the time machine checks both against the runs' snapshots before it shows anything
         newest = back.workspace.run.id if back.workspace.run is not None else None
         st.session_state[timemachine.STATE] = {"run": run, "step": step, "model": None, "newest": newest}
-    what = [f"your model ({words.status_line(back.workspace)})"]
+    what = ["your model"]
     if runs := len(back.workspace.runs):
         what.append(f"{runs} run{'s' * (runs != 1)}")
     if digits := len(back.workspace.digits):
@@ -140,7 +140,7 @@ def _give_back(key: str) -> None:
     if back.extras.drawing:
         what.append("your drawing")
     listed = f"{', '.join(what[:-1])} and {what[-1]} are" if len(what) > 1 else f"{what[0]} is"
-    notice = f"Welcome back: {listed} back."
+    notice = f"Welcome back: {listed} back. Your model: {words.status_line(back.workspace)}."
     if back.interrupted:
         notice += (
             f" The server stopped while {' and '.join(back.interrupted)} trained: it came back stopped, as it "
