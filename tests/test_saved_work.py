@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 from fuzz import mutations
-from test_runs import QUICK, trained
+from test_runs import trained
 from test_workspace import pretrained
 
 from lenet.network.handwriting import DigitSet
@@ -120,7 +120,7 @@ def test_a_tampered_part_is_dropped_and_the_rest_comes_back(worked, tmp_path):
     }
     back = restore({**parts, **hostile, "unknown": b"?"})
     assert set(back.dropped) == {*hostile, "unknown"}
-    assert back.workspace.origin == "pretrained" or back.workspace.origin == "random init"
+    assert back.workspace.origin == "pretrained"  # the facts that name it were dropped
     assert same_weights(back.workspace.inference_model(), worked.inference_model())
     assert back.extras == Extras()
     assert [run.id for run in back.workspace.runs] == [run.id for run in worked.runs]
@@ -166,9 +166,6 @@ def test_forget_deletes_what_was_written_and_stops_watching(worked, tmp_path):
 def test_digits_alone_round_trip_through_the_set_format():
     digits = DigitSet()
     digits.add(torch.full((28, 28), 255, dtype=torch.uint8), 3)
-    ws = pretrained()
-    ws.digits = digits
-    assert QUICK.epochs == 1  # the runs above are the quick ones
     back = restore({"digits": digits.to_npz()})
     assert back.workspace.origin == "pretrained" and len(back.workspace.digits) == 1
 

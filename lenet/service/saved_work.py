@@ -89,7 +89,7 @@ def changes(
     """For the keeper: the parts whose token differs from the one written, serialised, and the parts no
     longer there, as None; with the tokens of what they hold."""
     now, extras = time.monotonic(), extras or Extras()  # None: no page has given them yet
-    if not kept.stored and _pristine(ws, extras):
+    if not kept.stored and untouched(ws) and not extras.drawing:
         return {}, {}  # a visitor who changed nothing has nothing to keep
     runs = [(run.id, run.number, str(run.state), len(run.losses)) for run in ws.runs]
     wanted: dict[str, tuple[object, object]] = {  # name: (token, what makes the part)
@@ -128,10 +128,9 @@ def changes(
     return diff, tokens
 
 
-def _pristine(ws: Workspace, extras: Extras) -> bool:
-    return (
-        ws.origin == "pretrained" and not len(ws.runs) and not len(ws.digits) and not ws.lessons and not extras.drawing
-    )
+def untouched(ws: Workspace) -> bool:
+    """Whether a workspace holds nothing of the learner's: the pretrained weights, no run, digit or lesson."""
+    return ws.origin == "pretrained" and not len(ws.runs) and not len(ws.digits) and not ws.lessons
 
 
 def restore(parts: Mapping[str, bytes]) -> Restored:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # they import torch, which the pages without a model do not w
 
 COOKIE = "lenet_learner"
 SECRET = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes, base64url: 256 bits
+SECRET_KEY = re.compile(r"[0-9a-f]{64}")
 KEEP_DAYS = 7
 MAX_STORE_MB = 1024
 KEY, SECRET_SENT, FORGOTTEN, NOTICE = "learner", "learner_secret", "learner_forgotten", "learner_notice"
@@ -65,27 +66,24 @@ def identify() -> None:
     if KEY in st.session_state and keeper().forgotten(st.session_state[KEY]):  # Forget me, in another tab
         _afresh(st.session_state[KEY], "Forgotten in another tab: this server keeps nothing of your work now.")
     if KEY not in st.session_state:
-        secret = st.context.cookies.get(COOKIE)
-        if (
-            not isinstance(secret, str)
-            or not SECRET.fullmatch(secret)
-            or _key(secret) == st.session_state.get(FORGOTTEN)
-            or not _known(_key(secret))  # only a secret this server gave: not one planted by another site
-        ):
-            secret = secrets.token_urlsafe(32)  # 256 random bits
+        secret, stored = st.context.cookies.get(COOKIE), {}
+        if isinstance(secret, str) and SECRET.fullmatch(secret) and _key(secret) != st.session_state.get(FORGOTTEN):
+            stored = keeper().load(_key(secret))  # read once: it tells a known secret and gives the work back
+        if not stored and not _live(_key(secret) if isinstance(secret, str) else ""):
+            secret = secrets.token_urlsafe(32)  # 256 random bits: only a secret this server gave is taken
         st.session_state[KEY], st.session_state[SECRET_SENT] = _key(secret), secret
-        if _untouched():
-            _give_back(_key(secret))
+        if _untouched(st.session_state.get("workspace")):
+            _give_back(_key(secret), stored)
     else:
         _follow(keeper().live(st.session_state[KEY]))
     with st.container(key="learner-id"):  # hidden (app.css): it only writes the cookie
         IDENTITY(data={"secret": st.session_state[SECRET_SENT], "days": KEEP_DAYS}, key="learner-cookie")
 
 
-def _known(key: str) -> bool:
-    if keeper().forgotten(key):
-        return False
-    return keeper().live(key)[0] is not None or bool(keeper().load(key))
+def _live(key: str) -> bool:
+    """Whether a tab of this secret's browser holds its work in memory (a secret planted by another site
+    has neither that nor stored work)."""
+    return SECRET_KEY.fullmatch(key) is not None and not keeper().forgotten(key) and keeper().live(key)[0] is not None
 
 
 def _follow(live: tuple[object | None, int]) -> None:
@@ -102,18 +100,18 @@ def _key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _untouched(ws: object = None) -> bool:
-    """Whether the workspace (this session's unless given) holds no work of the learner's yet."""
-    ws = ws if ws is not None else st.session_state.get("workspace")
-    return ws is None or (ws.origin == "pretrained" and not len(ws.runs) and not len(ws.digits) and not ws.lessons)
+def _untouched(ws: object) -> bool:
+    """Whether a workspace holds no work of the learner's yet (None: the session has none)."""
+    from lenet.service.saved_work import untouched
+
+    return ws is None or untouched(ws)
 
 
-def _give_back(key: str) -> None:
+def _give_back(key: str, stored: dict[str, bytes]) -> None:
     """The learner's work: the workspace another tab of theirs holds in memory, else the store's copy."""
     from lenet.service.saved_work import Restored, restore, restore_extras
     from lenet.ui import canvas
 
-    stored = keeper().load(key)
     live, _ = keeper().live(key)
     if live is not None and not (_untouched(live) and not stored):
         back = Restored(live, restore_extras(stored), (), ())
