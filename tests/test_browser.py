@@ -906,7 +906,7 @@ def test_your_digits_are_labelled_kept_loaded_and_taught(server, page, tmp_path)
     screenshot(page, "my-digits", page.locator(".st-key-your-digits"))
     page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
     wait_idle(page, "Train")
-    assert page.get_by_text(re.compile(f"taught your hand: 10,000 MNIST digits and {len(taught)} of yours")).count()
+    assert page.get_by_text(re.compile(f"taught your hand: 20,000 MNIST digits and {len(taught)} of yours")).count()
 
 
 def torch_equal(a, b) -> bool:

@@ -122,8 +122,9 @@ def _teach(ws: Workspace, past: bool) -> None:
     if st.button(
         "Teach it my hand",
         disabled=not ready,
-        help="A short run on your model: 10,000 MNIST digits and two thirds of yours, each of those many times, "
-        f"all changed at random. It needs {MIN_FOR_ACCURACY} digits, the latest weights, and no run going.",
+        help="A short run on your model: 20,000 MNIST digits (half of them written in your style) and two thirds "
+        f"of yours, each of those many times, all changed at random. It needs {MIN_FOR_ACCURACY} digits, the latest "
+        "weights, and no run going.",
     ):
         try:
             run, taught, new = teach_my_hand(ws)
