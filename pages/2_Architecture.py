@@ -4,7 +4,7 @@ import streamlit as st
 
 from lenet.network.anatomy import forward_table, parameter_table, walkthrough
 from lenet.network.model import parameter_count
-from lenet.ui import frame, html, path, pictures, timemachine
+from lenet.ui import flow, forward_view, frame, html, path, pictures, timemachine
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
@@ -15,6 +15,24 @@ timemachine.banner(moment.past)
 
 st.subheader("print(net)")
 st.code(str(model), language="text")
+st.subheader("Your digit through forward()")
+st.caption(
+    "Every step of `forward()` on one digit, each number a square: blue above zero, red below, white zero, "
+    "full colour the step's largest. Click or tap any number to see how it is made from your model's own "
+    "numbers."
+)
+
+
+@st.fragment
+def your_digit_through_forward() -> None:
+    """A pick reruns only this: the digit, the pictures and the picked unit's arithmetic."""
+    x, ink, said = forward_view.digit()
+    st.caption(said)
+    model = timemachine.moment(ws).model
+    forward_view.show(model, flow.flow(model, x, ink))
+
+
+your_digit_through_forward()
 st.subheader("Every step of forward()")
 forward = forward_table(model)
 st.caption(

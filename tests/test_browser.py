@@ -1247,3 +1247,113 @@ def test_a_store_that_cannot_be_used_leaves_the_app_working_and_says_so(browser,
         assert (store / "learners.sqlite").read_bytes() == b"not a database at all" * 100  # left as it was
     finally:
         assert_clean_log(server.stop())
+
+
+# The arithmetic shown under a picked unit, read as numbers: U+2212 is the minus sign the page writes.
+UNIT_JS = """view => { const d = view.querySelector('[data-testid=unit-arithmetic] .detail');
+    const read = s => parseFloat(s.replace('\u2212', '-').replace(/[()]/g, ''));
+    const grids = [...d.querySelectorAll('figure.grid')];
+    const products = grids.filter(g => g.querySelector('figcaption').textContent === 'products')
+        .flatMap(g => [...g.querySelectorAll('td')].map(td => read(td.textContent)));
+    const rows = [...d.querySelectorAll('[data-testid=unit-product]')].map(r => read(r.cells[3].textContent));
+    const bias = d.querySelector('[data-testid=unit-bias]');
+    return { text: d.innerText, products, rows, bias: bias ? read(bias.textContent) : null,
+             total: read(d.querySelector('[data-testid=unit-total]').textContent) }; }"""
+
+
+DETAIL_JS = "v => v.querySelector('[data-testid=unit-arithmetic] .detail').innerText"
+
+
+def pick_unit(page, stage: int, tile: int, row: int, col: int, touch: bool = False) -> dict:
+    """Click (or tap) the cell of a unit in its step's picture, from the picture's own geometry; wait for
+    its arithmetic and return it as numbers."""
+    view = page.get_by_test_id("forward-view")
+    picture = view.locator("section.stage").nth(stage).locator(".picture")
+    picture.scroll_into_view_if_needed()
+    geometry = picture.evaluate(
+        "p => { const i = p.querySelector('img'); return {w: i.naturalWidth, h: i.naturalHeight}; }"
+    )
+    box = picture.bounding_box()
+    return _pick_at(page, view, picture, box, geometry, stage, tile, row, col, touch)
+
+
+def _pick_at(page, view, picture, box, geometry, stage, tile, row, col, touch, zoomed=False) -> dict:
+    cells = STAGE_GEOMETRY[stage] if not zoomed else ZOOM_GEOMETRY[stage]
+    columns, rows, cols, cell, gap = cells
+    place = 0 if zoomed else tile  # the zoom shows the one map
+    x = (place % columns) * (cols * cell + gap) + (col + 0.5) * cell
+    y = (place // columns) * (rows * cell + gap) + (row + 0.5) * cell
+    position = {"x": x * box["width"] / geometry["w"], "y": y * box["height"] / geometry["h"]}
+    before = view.evaluate(DETAIL_JS)
+    if touch:
+        picture.tap(position=position)
+    else:
+        picture.click(position=position)
+    deadline = time.monotonic() + 30  # the component's shadow root: polled, as wait_for_function cannot see in
+    while view.evaluate(DETAIL_JS) == before:
+        assert time.monotonic() < deadline, f"the pick of {(stage, tile, row, col)} was not answered"
+        page.wait_for_timeout(50)
+    page.wait_for_selector(IDLE)
+    return view.evaluate(UNIT_JS)
+
+
+# (tiles a row, rows, cols, px a cell, px between tiles) of each step's picture, as forward_view lays them out
+STAGE_GEOMETRY = {1: (3, 30, 30, 3, 4), 12: (1, 1, 10, 28, 4)}
+ZOOM_GEOMETRY = {1: (1, 30, 30, 10, 0)}
+
+
+def expected_outputs(index: int) -> dict:
+    """The pretrained model's own outputs for MNIST test digit `index`, computed here."""
+    import torch
+
+    from lenet.network.anatomy import forward_steps
+    from lenet.network.data import load_mnist, to_network_input
+    from lenet.network.model import Net
+    from lenet.store.checkpoint import pretrained
+
+    model = Net()
+    model.load_state_dict(pretrained().weights)
+    x = to_network_input(load_mnist().test_images[index : index + 1, 0, 2:-2, 2:-2])
+    with torch.no_grad():
+        return {step.module: step.output[0] for step in forward_steps(model, x) if step.module}
+
+
+def assert_adds_up(shown: dict, terms: list[float]) -> None:
+    """The numbers on screen add up to the total on screen, give or take each one's rounding (3 decimals)."""
+    assert abs(sum(terms) - shown["total"]) <= 0.0005 * (len(terms) + 1), shown["text"]
+
+
+def test_your_digit_through_forward_and_the_arithmetic_of_any_unit(server, browser):
+    """Pick a conv1 unit and an fc3 unit by click at 1280 px and by touch at 390 px: the numbers shown add up
+    and are the model's own (MNIST test digit 0, the pretrained model)."""
+    outputs = expected_outputs(0)
+    for width, touch in ((1280, False), (390, True)):
+        context = browser.new_context(viewport={"width": width, "height": 900}, has_touch=touch, is_mobile=touch)
+        page = context.new_page()
+        problems: list[str] = []
+        watch(page, problems)
+        page.goto(f"{server.url}/Architecture")
+        wait_idle(page, "Architecture")
+        page.get_by_text("MNIST test digit 0, a 7").wait_for()
+        conv = pick_unit(page, 1, 4, 10, 12, touch)
+        assert "Unit (4, 10, 12) of self.conv1" in conv["text"] and len(conv["products"]) == 9
+        assert_adds_up(conv, [*conv["products"], conv["bias"]])
+        assert conv["total"] == pytest.approx(float(outputs["conv1"][4, 10, 12]), abs=0.0006)
+        if touch:  # a finger picks a number in the map made larger under the picture
+            zoom = page.get_by_test_id("forward-view").locator(".zoom .picture")
+            geometry = zoom.evaluate(
+                "p => { const i = p.querySelector('img'); return {w: i.naturalWidth, h: i.naturalHeight}; }"
+            )
+            view = page.get_by_test_id("forward-view")
+            conv = _pick_at(page, view, zoom, zoom.bounding_box(), geometry, 1, 4, 20, 7, True, zoomed=True)
+            assert "Unit (4, 20, 7) of self.conv1" in conv["text"]
+            assert conv["total"] == pytest.approx(float(outputs["conv1"][4, 20, 7]), abs=0.0006)
+            screenshot(page, "architecture-unit-phone")
+        fc3 = pick_unit(page, 12, 0, 0, 7, touch)
+        assert "Unit 7 of self.fc3" in fc3["text"] and len(fc3["rows"]) == 10  # 8 products, the rest, the bias
+        assert_adds_up(fc3, fc3["rows"])
+        assert fc3["total"] == pytest.approx(float(outputs["fc3"][7]), abs=0.0006)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+        screenshot(page, f"architecture-forward-{width}")
+        context.close()
+        assert not problems, "\n".join(problems)

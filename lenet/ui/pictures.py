@@ -32,15 +32,19 @@ def full_scale(values: torch.Tensor) -> float:
     return float(values.detach().abs().max()) or 1.0
 
 
-def picture(maps: torch.Tensor, columns: int, diverging: bool, cell_px: int) -> np.ndarray:
+def picture(maps: torch.Tensor, columns: int, diverging: bool, cell_px: int, scale: float | None = None) -> np.ndarray:
     """(N, H, W) maps as one RGB picture, `columns` tiles a row, white gaps between them.
 
-    One scale for all tiles, so they compare: the largest magnitude is full colour.
+    One scale for all tiles, so they compare: the largest magnitude is full colour (or `scale`'s).
     """
     maps = maps.detach().cpu().float()
     count, height, width = maps.shape
     rows = -(-count // columns)
-    tiles = colour(maps / full_scale(maps), diverging).repeat_interleave(cell_px, 1).repeat_interleave(cell_px, 2)
+    tiles = (
+        colour(maps / (scale or full_scale(maps)), diverging)
+        .repeat_interleave(cell_px, 1)
+        .repeat_interleave(cell_px, 2)
+    )
     tile_h, tile_w = height * cell_px, width * cell_px
     canvas = torch.full(
         (rows * (tile_h + GAP_PX) - GAP_PX, columns * (tile_w + GAP_PX) - GAP_PX, 3), 255, dtype=torch.uint8

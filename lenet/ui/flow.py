@@ -1,0 +1,133 @@
+"""Every step of forward() on one digit as a picture of its numbers: the stages the Architecture page
+shows, laid out to fit a phone, made once per digit and model (the pick of a unit reuses them)."""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from lenet.network.anatomy import ForwardStep, forward_steps
+from lenet.ui import pictures, session
+
+WIDTH_PX = 340  # every picture fits a 390 px phone's column
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of forward() for one digit, laid out as tiles of cells."""
+
+    kind: str  # input, conv, linear, relu, pool, flatten, softmax
+    module: str | None  # conv/linear: the module; relu: the module whose output it takes
+    line: str  # its line of forward()
+    call: str
+    shape: list[int]  # the tensor's real shape, batch first
+    tiles: torch.Tensor  # (tiles, rows, cols): a map per tile, or one strip of numbers
+    columns: int  # tiles a row
+    cell: int  # px a number
+
+    @property
+    def count(self) -> int:
+        return int(torch.tensor(self.shape[1:]).prod())
+
+
+def _strip(values: torch.Tensor) -> torch.Tensor:
+    """A vector as rows of at most 24 numbers, the longest row that divides it evenly (120 as 5 x 24)."""
+    n = len(values)
+    columns = next((c for c in range(min(n, 24), 11, -1) if n % c == 0), min(n, 24))
+    padded = torch.full((-(-n // columns) * columns,), float("nan"))
+    padded[:n] = values
+    return padded.reshape(1, -1, columns)
+
+
+def _stage(kind: str, module: str | None, line: str, call: str, output: torch.Tensor) -> Stage:
+    values = output[0].detach().float()
+    tiles = values if values.dim() == 3 else _strip(values)
+    count, _, cols = tiles.shape
+    columns = 8 if count > 6 else min(count, 3)
+    cell = (WIDTH_PX - pictures.GAP_PX * (columns - 1)) // (columns * cols)
+    cell = max(2, min(cell, 8 if count > 1 else 28))  # a map's numbers small, a strip's big enough to tap
+    return Stage(kind, module, line, call, list(output.shape), tiles, columns, cell)
+
+
+def stages(model: nn.Module, x: torch.Tensor) -> tuple[list[Stage], list[ForwardStep]]:
+    """The input, every step forward() records, and the softmax the Sketch pad applies; and the steps."""
+    steps = forward_steps(model, x)
+    shown = [_stage("input", None, "def forward(self, x):", "input x", x)]
+    for before, step in zip([None, *steps], steps, strict=False):
+        if step.operation == "conv2d":
+            kind, module = "conv", step.module
+        elif step.operation == "linear":
+            kind, module = "linear", step.module
+        elif step.operation == "relu":
+            kind, module = "relu", before.module
+        elif step.operation == "flatten":
+            flat = before.output.flatten(2)  # (1, channels, rows x cols): a row per map
+            shown.append(Stage("flatten", None, step.source, step.call, list(step.output.shape), flat.detach(), 1, 8))
+            continue
+        else:
+            kind, module = "pool", None
+        shown.append(_stage(kind, module, step.source, step.call, step.output))
+    probabilities = torch.softmax(steps[-1].output, dim=1)
+    shown.append(_stage("softmax", None, "F.softmax(net(x), dim=1)", "the Sketch pad's probabilities", probabilities))
+    return shown, steps
+
+
+def png(stage: Stage, cell: int, tile: int | None = None) -> str:
+    tiles = stage.tiles if tile is None else stage.tiles[tile : tile + 1]
+    blank = tiles.isnan()
+    grid = pictures.picture(
+        tiles.nan_to_num(0.0),
+        columns=1 if tile is not None else stage.columns,
+        diverging=True,
+        cell_px=cell,
+        scale=pictures.full_scale(stage.tiles.nan_to_num(0.0)),
+    )
+    if blank.any():  # cells past the end of a strip: grey, not white (white is zero)
+        grid[np.kron(blank[0].numpy(), np.ones((cell, cell), dtype=bool))] = (200, 200, 200)
+    return pictures.data_url(grid)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One digit through one model: the stages and their pictures, made once per digit and model."""
+
+    stages: list[Stage]
+    steps: list[ForwardStep]
+    urls: list[str]
+    x: torch.Tensor
+    ink: torch.Tensor | None  # the (28, 28) digit, for a pixel's arithmetic
+
+
+def _digest(model: nn.Module, x: torch.Tensor) -> str:
+    weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return hashlib.sha1(weights.numpy().tobytes() + x.numpy().tobytes()).hexdigest()
+
+
+def flow(model: nn.Module, x: torch.Tensor, ink: torch.Tensor | None) -> Flow:
+    def make() -> Flow:
+        shown, steps = stages(model, x)
+        return Flow(shown, steps, [png(stage, stage.cell) for stage in shown], x, ink)
+
+    return session.last("forward_flow", _digest(model, x), make)
+
+
+def layout(stage: Stage, url: str) -> dict:
+    count, rows, cols = stage.tiles.shape
+    columns = min(stage.columns, count)
+    return {
+        "line": stage.line,
+        "call": stage.call,
+        "shape": str(stage.shape),
+        "url": url,
+        "count": count,
+        "rows": rows,
+        "cols": cols,
+        "columns": columns,
+        "cell": stage.cell,
+        "gap": pictures.GAP_PX,
+        "scale": f"{pictures.full_scale(stage.tiles.nan_to_num(0.0)):.3g}",
+        "width": columns * (cols * stage.cell + pictures.GAP_PX) - pictures.GAP_PX,
+        "height": -(-count // columns) * (rows * stage.cell + pictures.GAP_PX) - pictures.GAP_PX,
+    }

@@ -1,0 +1,146 @@
+"""The arithmetic of one unit as a person reads it: every number to 3 decimals, so the sums add up on
+screen (to the last digit, give or take the rounding of each number shown)."""
+
+from html import escape
+
+import torch
+
+from lenet.arithmetic import PoolArithmetic, SoftmaxArithmetic, UnitArithmetic
+
+LISTED = 8  # a linear unit's products listed one by one; the rest are summed in one line
+
+
+def number(value: float) -> str:
+    return f"{value:.3f}".replace("-", "&minus;")
+
+
+def term(value: float) -> str:
+    """A number as a term of a sum: a negative one in brackets, so "+ (&minus;0.066)" reads as adding it."""
+    return number(value) if value >= 0 else f"({number(value)})"
+
+
+def _grid(values: torch.Tensor, title: str, marked: tuple[int, int] | None = None) -> str:
+    """A small table of numbers: a window, a filter, their products."""
+    rows = []
+    for r, row in enumerate(values.tolist()):
+        cells = "".join(f"<td{' class=won' if (r, c) == marked else ''}>{number(v)}</td>" for c, v in enumerate(row))
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<figure class=grid><figcaption>{escape(title)}</figcaption><table>{''.join(rows)}</table></figure>"
+
+
+def _result(name: str, value: float, relu: bool) -> str:
+    line = f"<p class=total>{escape(name)} = <b data-testid=unit-total>{number(value)}</b></p>"
+    if relu:
+        line += (
+            f"<p>then <code>F.relu</code>: max(0, {number(value)}) = <b data-testid=unit-relu>"
+            f"{number(max(0.0, value))}</b>{'' if value > 0 else ': below zero, so it passes nothing on'}</p>"
+        )
+    return line
+
+
+def convolution(sum_: UnitArithmetic, relu: bool) -> str:
+    """A convolution unit: per input channel its window, the filter, the products and their sum."""
+    channel, row, col = sum_.index
+    top, left = sum_.window
+    blocks, sums = [], []
+    for i in range(sum_.inputs.shape[0]):
+        products = sum_.products[i]
+        sums.append(float(products.sum()))
+        blocks.append(
+            f"<div class=channel data-testid=unit-channel><span class=which>input channel {i}</span>"
+            + _grid(
+                sum_.inputs[i],
+                f"window, rows {top}-{top + sum_.inputs.shape[1] - 1}, cols {left}-{left + sum_.inputs.shape[2] - 1}",
+            )
+            + "<span class=op>&times;</span>"
+            + _grid(sum_.weights[i], f"filter {channel}, channel {i}")
+            + "<span class=op>=</span>"
+            + _grid(products, "products")
+            + f"<span class=op>sum <b data-testid=unit-part>{number(sums[-1])}</b></span></div>"
+        )
+    adding = " + ".join(term(s) for s in sums)
+    return (
+        f"<p>Unit ({channel}, {row}, {col}) of <code>self.{sum_.layer}</code>: filter {channel} laid on the "
+        f"window under it, each input times the weight on it, all summed, plus the filter's bias.</p>"
+        + "".join(blocks)
+        + f"<p class=sum>{adding} + bias <b data-testid=unit-bias>{term(sum_.bias)}</b></p>"
+        + _result(f"{sum_.layer}[{channel}, {row}, {col}]", sum_.total, relu)
+    )
+
+
+def linear(sum_: UnitArithmetic, relu: bool, source: list[str]) -> str:
+    """A linear unit: its largest products one by one, the rest in one sum, plus the bias."""
+    (unit,) = sum_.index
+    top, rest = sum_.largest(LISTED)
+    rows = "".join(
+        f"<tr data-testid=unit-product><td>{escape(source[i])}</td><td>{number(x)}</td><td>{number(w)}</td>"
+        f"<td>{number(p)}</td></tr>"
+        for i, x, w, p in top
+    )
+    others = len(sum_.inputs) - len(top)
+    rows += (
+        f"<tr data-testid=unit-product><td>the other {others:,} inputs</td><td></td><td></td>"
+        f"<td>{number(rest)}</td></tr>"
+        f"<tr data-testid=unit-product><td>bias</td><td></td><td></td><td>{number(sum_.bias)}</td></tr>"
+    )
+    return (
+        f"<p>Unit {unit} of <code>self.{sum_.layer}</code>: each of its {len(sum_.inputs):,} inputs times its own "
+        f"weight, all summed, plus a bias. The {len(top)} largest products, then the rest:</p>"
+        f"<table class=products><tr><th>input</th><th>value</th><th>weight</th><th>product</th></tr>{rows}</table>"
+        + _result(f"{sum_.layer}[{unit}]", sum_.total, relu)
+    )
+
+
+def pool(arith: PoolArithmetic, index: tuple[int, int, int], source: str) -> str:
+    channel, row, col = index
+    top, left = arith.origin
+    return (
+        f"<p>Unit ({channel}, {row}, {col}) of <code>F.max_pool2d(..., 2)</code>: the largest of a 2 x 2 window "
+        f"of {escape(source)}'s map {channel}, rows {top}-{top + 1}, cols {left}-{left + 1}. The other three are "
+        "dropped: the map halves in each direction.</p>"
+        + _grid(arith.window, "window", arith.winner)
+        + _result(f"max of the four, at ({top + arith.winner[0]}, {left + arith.winner[1]})", arith.value, False)
+    )
+
+
+def flatten(unit: int, came_from: tuple[int, int, int], shape: tuple[int, int, int], value: float) -> str:
+    channel, row, col = came_from
+    channels, rows, cols = shape
+    return (
+        f"<p>Number {unit} of the {channels * rows * cols:,}: <code>torch.flatten(x, 1)</code> lays the "
+        f"{channels} maps of {rows} x {cols} end to end, each row by row, so {channels} x {rows} x {cols} = "
+        f"{channels * rows * cols:,}. Nothing is computed: it only moves.</p>"
+        f"<p data-testid=unit-flatten>{unit} = {channel} x {rows * cols} + {row} x {cols} + {col}: map {channel}, "
+        f"row {row}, col {col}</p>" + _result(f"x[{unit}]", value, False)
+    )
+
+
+def softmax(arith: SoftmaxArithmetic, picked: int) -> str:
+    largest = float(arith.scores.max())
+    rows = "".join(
+        f"<tr{' class=won' if d == picked else ''} data-testid=unit-softmax><td>{d}</td><td>{number(s)}</td>"
+        f"<td>{e:.4f}</td><td>{p:.2%}</td></tr>"
+        for d, (s, e, p) in enumerate(
+            zip(arith.scores.tolist(), arith.exps.tolist(), arith.probabilities.tolist(), strict=True)
+        )
+    )
+    return (
+        "<p>Softmax turns the ten scores into probabilities that add up to 100 %: e to the power of each score "
+        f"(less the largest, {number(largest)}, so nothing overflows), each divided by their sum, "
+        f"<b data-testid=unit-exp-sum>{arith.total:.4f}</b>. These are the Sketch pad's probabilities.</p>"
+        "<table class=products><tr><th>digit</th><th>score</th><th>e^(score &minus; largest)</th>"
+        f"<th>probability</th></tr>{rows}</table>"
+    )
+
+
+def pixel(row: int, col: int, value: float, ink: int | None, mean: float, std: float) -> str:
+    if ink is None:
+        return (
+            f"<p>Pixel ({row}, {col}) of the input is in the 2-pixel border added around MNIST's 28 x 28: black, "
+            f"0, normalised to (0 &minus; {mean}) / {std} = <b data-testid=unit-total>{number(value)}</b>.</p>"
+        )
+    return (
+        f"<p>Pixel ({row}, {col}): ink {ink} of 255, normalised as MNIST's digits were: ({ink} / 255 &minus; "
+        f"{mean}) / {std} = <b data-testid=unit-total>{number(value)}</b>. The background is negative, the "
+        "ink up to +2.821.</p>"
+    )
