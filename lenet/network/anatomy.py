@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from lenet.network.architecture import Architecture
 from lenet.network.model import INPUT_SHAPE, Net
 
 
@@ -50,7 +51,7 @@ class _Recorder(TorchFunctionMode):
             module = self.names.get(id(frame.f_locals.get("self")), module)
             frame = frame.f_back
         if frame is not None and isinstance(output, torch.Tensor):
-            line, source = _forward_line(frame.f_lineno)
+            line, source = _forward_line(frame.f_locals["self"].arch, frame.f_lineno)
             owner = frame.f_locals["self"].get_submodule(module) if module else None
             if owner is not None:
                 weights, call = sum(p.numel() for p in owner.parameters()), f"self.{module} (a {type(owner).__name__})"
@@ -62,9 +63,11 @@ class _Recorder(TorchFunctionMode):
 
 
 @functools.cache
-def _forward_line(number: int) -> tuple[int, str]:
-    lines, first = inspect.getsourcelines(Net.forward)
-    return number, lines[number - first].split("#")[0].strip()
+def _forward_line(arch: Architecture, number: int) -> tuple[int, str]:
+    """Line `number` of `Net.forward` as the tutorial would write it for `arch` (its own line for the tutorial's
+    network: F.max_pool2d(F.relu(...)) where the code says self.pool(self.activate(...)))."""
+    _, first = inspect.getsourcelines(Net.forward)
+    return number, arch.forward_lines()[number - first - 1]
 
 
 @torch.inference_mode()
