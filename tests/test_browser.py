@@ -673,7 +673,6 @@ def test_each_uploader_states_the_limit_its_reader_holds_and_a_refusal_is_one_se
 
 
 def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
-    from lenet.network.model import Net
     from lenet.store.checkpoint import read_checkpoint
 
     page.goto(f"{server.url}/Train")
@@ -682,7 +681,7 @@ def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
         page.get_by_role("button", name="Download this model").click()
     path = tmp_path / "downloaded.pt"
     download.value.save_as(path)
-    checkpoint = read_checkpoint(path.read_bytes(), Net())
+    checkpoint = read_checkpoint(path.read_bytes())
     assert checkpoint.history[-1].test_accuracy >= 0.99  # the pretrained weights' own record
 
 

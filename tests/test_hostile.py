@@ -63,7 +63,7 @@ def test_a_deeply_nested_pickle_is_refused_and_the_process_survives(depth, tmp_p
         "from lenet.store.checkpoint import read_checkpoint, CheckpointError\n"
         "from lenet.network.model import Net\n"
         "try:\n"
-        f"    read_checkpoint(pathlib.Path({str(hostile)!r}), Net())\n"
+        f"    read_checkpoint(pathlib.Path({str(hostile)!r}))\n"
         "except CheckpointError as error:\n"
         "    print('refused:', error)\n"
     )
@@ -104,7 +104,7 @@ def test_the_largest_checkpoint_the_app_writes_is_well_within_the_shape_limits()
         data = next(archive.read(name) for name in archive.namelist() if name.endswith(".pkl"))
     assert check_shape(data) <= MAX_DEPTH // 4
     assert check_shape(data, max_ops=MAX_OPS // 2)  # half the limit would still take it
-    back = read_checkpoint(raw, Net())
+    back = read_checkpoint(raw)
     assert len(back.history) == MAX_HISTORY and len(back.runs) == MAX_RUNS
 
 
@@ -124,7 +124,7 @@ def test_float8_weights_are_the_apps_own_error():
     buffer = io.BytesIO()
     torch.save({"model": state}, buffer)
     with pytest.raises(CheckpointError, match="not finite numbers"):
-        read_checkpoint(buffer.getvalue(), Net())
+        read_checkpoint(buffer.getvalue())
 
 
 def png(image: Image.Image) -> bytes:
@@ -143,7 +143,7 @@ CHECKPOINTS = (
     "import zipfile\n"
     "from lenet.network.model import Net\n"
     "from lenet.store.checkpoint import CheckpointError as Refusal, checkpoint_bytes, read_checkpoint\n"
-    "read_checkpoint(checkpoint_bytes(Net()), Net())  # warmed up\n"
+    "read_checkpoint(checkpoint_bytes(Net()))  # warmed up\n"
 )
 DIGIT_SETS = (
     "import zipfile\n"
@@ -316,7 +316,7 @@ def test_a_pickle_whose_shared_objects_would_take_forever_to_hash_is_refused():
     with pytest.raises(PickleShapeError, match="counted at every place they appear"):
         check_shape(bomb)
     with pytest.raises(CheckpointError, match="counted at every place they appear"):
-        read_checkpoint(with_pickle(bomb), Net())
+        read_checkpoint(with_pickle(bomb))
 
 
 def test_a_message_about_a_file_names_its_parts_without_building_their_repr():
@@ -325,14 +325,14 @@ def test_a_message_about_a_file_names_its_parts_without_building_their_repr():
     buffer = io.BytesIO()
     torch.save({"model": Net().state_dict(), **{(shared, i): 1 for i in range(3_500)}}, buffer)
     with pytest.raises(CheckpointError) as refused:
-        read_checkpoint(buffer.getvalue(), Net())
+        read_checkpoint(buffer.getvalue())
     assert str(refused.value).startswith(
         "unexpected entries: a tuple, a tuple, a tuple, a tuple, a tuple and 3,495 more"
     )
     buffer = io.BytesIO()
     torch.save({"model": Net().state_dict(), "history": [{"epoch": 1, "test_accuracy": shared}]}, buffer)
     with pytest.raises(CheckpointError, match="not between 0 and 1: 'xxx") as refused:
-        read_checkpoint(buffer.getvalue(), Net())
+        read_checkpoint(buffer.getvalue())
     assert len(str(refused.value)) < 300
 
 
@@ -379,7 +379,7 @@ def test_a_checkpoint_record_that_inflates_past_its_declared_size_costs_no_memor
         for name, data in zip_records(checkpoint_bytes(Net()))
     ]
     raw = rawzip.archive(records)
-    grown, said = peak_growth_mb("(lambda raw: read_checkpoint(raw, Net()))", raw, tmp_path, CHECKPOINTS)
+    grown, said = peak_growth_mb("(lambda raw: read_checkpoint(raw))", raw, tmp_path, CHECKPOINTS)
     print(f"\na {len(raw) / 1e6:.1f} MB checkpoint whose pickle inflates to 1 GB: {said}; peak +{grown:.1f} MB")
     # deflated: its declared bytes are a good pickle, nothing past them is inflated
     assert said == "read Checkpoint" if method == 8 else "compressed in a way" in said
@@ -403,7 +403,7 @@ def test_an_archive_torch_save_would_not_write_is_refused(change, reason):
         for name, data in zip_records(checkpoint_bytes(Net()))
     ]
     with pytest.raises(CheckpointError, match=reason):
-        read_checkpoint(rawzip.archive(records), Net())
+        read_checkpoint(rawzip.archive(records))
 
 
 def npz_records() -> list[tuple[str, bytes]]:

@@ -77,7 +77,7 @@ def test_inputs_that_are_not_digits_say_so(image, message):
 def test_drawn_mnist_digits_keep_the_models_prediction(mnist):
     """Test digits drawn 10x larger at other places on a 280 x 280 canvas read as the originals."""
     model = Net()
-    model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
+    model.load_state_dict(read_checkpoint(PRETRAINED).weights)
     count, generator = 300, torch.Generator().manual_seed(0)
     digits = to_pixels(mnist.test_images[:count]).numpy()
     expected = predicted(model, normalise(mnist.test_images[:count]))
@@ -138,7 +138,7 @@ def seven(size: tuple[int, int] = (300, 400), mode: str = "RGB", ink=(0, 0, 0), 
 
 def pretrained_reads(raw: bytes) -> int:
     model = Net()
-    model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
+    model.load_state_dict(read_checkpoint(PRETRAINED).weights)
     _, x = prepare(read_image(raw), detect_inversion=True)
     return int(predicted(model, x)[0])
 
@@ -214,7 +214,7 @@ def test_one_reading_gives_the_models_probabilities_and_feature_maps():
     from lenet.network.inference import read_digit
 
     model = Net()
-    model.load_state_dict(read_checkpoint(PRETRAINED, model).weights)
+    model.load_state_dict(read_checkpoint(PRETRAINED).weights)
     canvas = np.zeros((280, 280), np.uint8)
     canvas[60:220, 135:145] = 255
     reading = read_digit(model, canvas)

@@ -86,7 +86,7 @@ def test_the_largest_run_record_round_trips():
     record = record_of_the_largest_run()
     ws = pretrained()
     ws.runs = RunLog.from_records([RunRecord.from_dict(record)] * 20)
-    back = read_checkpoint(ws.download(), Net()).runs
+    back = read_checkpoint(ws.download()).runs
     assert len(back) == 20 and back[0].losses.tolist() == pytest.approx(record["losses"], rel=1e-6)  # float32 in a run
 
 
@@ -129,7 +129,7 @@ def test_text_that_cannot_be_encoded_is_refused_in_an_upload():
         tampered = {**record_of_the_largest_run(), key: "a\ud800b"}
         torch.save({"model": Net().state_dict(), "config": {}, "history": [], "runs": [tampered]}, buffer)
         with pytest.raises(CheckpointError, match=f"run's {key} is not plain text"):
-            read_checkpoint(buffer.getvalue(), Net())
+            read_checkpoint(buffer.getvalue())
 
 
 def test_a_lesson_that_would_blow_the_weights_up_is_undone():
@@ -144,7 +144,7 @@ def test_a_lesson_that_would_blow_the_weights_up_is_undone():
         ws.teach(x, 3, 1.0)
     assert all(torch.equal(v, before[k]) for k, v in ws.model.state_dict().items())
     assert ws.lessons == 0 and not ws.can_undo_lesson
-    assert read_checkpoint(ws.download(), Net())
+    assert read_checkpoint(ws.download())
 
 
 def test_losses_beyond_float32_are_refused_on_the_way_in_and_never_written():

@@ -92,7 +92,7 @@ def test_runs_travel_in_the_checkpoint_without_their_snapshots(mnist):
     ws = trained(trained(Workspace.from_random_init(5)))
     assert PROBE.wait(timeout=60)
     raw = ws.download()
-    checkpoint = read_checkpoint(raw, Net())
+    checkpoint = read_checkpoint(raw)
     assert [record.number for record in checkpoint.runs] == [1, 2]
     assert all("snapshots" not in record.to_dict() for record in checkpoint.runs)
     loaded = Workspace.from_upload(raw, "mine.pt")

@@ -6,7 +6,6 @@ import time
 import pytest
 import torch
 
-from lenet.network.model import Net
 from lenet.service.runs import expected_wait_s, place_in_line
 from lenet.service.slots import RunSlots
 from lenet.service.workspace import Refused, Workspace
@@ -18,7 +17,7 @@ LONG = preset("tutorial", epochs=5)  # minutes of work: every test here stops it
 
 
 def pretrained() -> Workspace:
-    checkpoint = read_checkpoint(PRETRAINED, Net())
+    checkpoint = read_checkpoint(PRETRAINED)
     return Workspace.from_checkpoint(checkpoint, "pretrained")
 
 

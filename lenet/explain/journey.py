@@ -38,7 +38,7 @@ def journey(snapshots: Sequence[Snapshot], x: torch.Tensor, now: Net) -> Journey
     """How each snapshot, then `now`, reads the network input `x` (1, 1, 32, 32)."""
     scores = now(x)
     if snapshots:
-        net = Net().eval()
+        net = Net(snapshots[0].arch).eval()
         stacked = {
             name: torch.stack([s.weights[name].float() for s in snapshots]) for name, _ in net.named_parameters()
         }

@@ -134,10 +134,47 @@ class Architecture:
                 f"(fc1 alone has {self.fc1_in:,} x {self.fc1_units} weights)"
             )
 
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The state_dict's names and shapes, from the fields alone: a file's weights are checked against
+        them before anything is built."""
+        k = self.kernel_size
+        layers = {
+            "conv1": ((self.conv1_channels, 1, k, k), self.conv1_channels),
+            "conv2": ((self.conv2_channels, self.conv1_channels, k, k), self.conv2_channels),
+            "fc1": ((self.fc1_units, self.fc1_in), self.fc1_units),
+            "fc2": ((self.fc2_units, self.fc1_units), self.fc2_units),
+            "fc3": ((CLASSES, self.fc2_units), CLASSES),
+        }
+        shapes: dict[str, tuple[int, ...]] = {}
+        for name, (weight, bias) in layers.items():
+            shapes[f"{name}.weight"], shapes[f"{name}.bias"] = weight, (bias,)
+        return shapes
+
     @property
     def changes(self) -> list[str]:
         """What differs from the tutorial's network, as "kernel_size 5": for names and tables."""
         return [f"{f.name} {getattr(self, f.name)}" for f in fields(self) if getattr(self, f.name) != f.default]
+
+    @property
+    def name(self) -> str:
+        """ "the tutorial's network", or what differs from it: "kernel 5, padding 2"."""
+        if self == TUTORIAL:
+            return "the tutorial's network"
+        return ", ".join(change.replace("_size", "").replace("_", " ") for change in self.changes)
+
+    def to_dict(self) -> dict[str, int | str | None]:
+        """Plain values, as a checkpoint keeps them (only what differs from the tutorial's)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+    @classmethod
+    def from_dict(cls, raw: object) -> "Architecture":
+        """From a file's plain values: `ArchitectureError` for anything but known names with values in bounds."""
+        if not isinstance(raw, dict):
+            raise ArchitectureError(f"a network is described by a dict of its fields, not {type(raw).__name__}")
+        known = {f.name for f in fields(cls)}
+        if unknown := [key for key in raw if key not in known]:
+            raise ArchitectureError(f"no such field of a network: {str(unknown[0])[:40]!r}")
+        return cls(**raw)
 
 
 TUTORIAL = Architecture()

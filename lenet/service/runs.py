@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
+from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.evaluate import Evaluation
 from lenet.service.slots import SLOTS, RunSlots
 from lenet.store.records import MAX_TEXT, EpochRecord, RunFacts, RunRecord, RunState
@@ -55,12 +56,20 @@ class TrainingRun(RunFacts):
         start: str = "",
         init_seed: int | None = None,
         record: RunRecord | None = None,
+        architecture: Architecture = TUTORIAL,
     ):
         record = record or RunRecord(
-            config, id=uuid.uuid4().hex[:12], number=number, start=start, init_seed=init_seed, device=device
+            config,
+            id=uuid.uuid4().hex[:12],
+            number=number,
+            start=start,
+            init_seed=init_seed,
+            device=device,
+            architecture=architecture,
         )
         self.config, self.id, self.start, self.init_seed = record.config, record.id, record.start, record.init_seed
         self.device, self.first_epoch, self.number = record.device, first_epoch, record.number
+        self.architecture = record.architecture
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.thread: threading.Thread | None = None

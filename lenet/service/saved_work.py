@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from lenet.network.architecture import Architecture
 from lenet.network.handwriting import DigitSet, DigitSetError
-from lenet.network.model import Net
 from lenet.network.strokes import NotADigit, Strokes, checked
 from lenet.service.keeper import Written
 from lenet.service.runlog import SNAPSHOT_RUNS, RunLog
@@ -24,7 +24,7 @@ from lenet.service.workspace import UNDO_LESSONS, Workspace
 from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, pretrained, read_checkpoint, weights_bytes
 from lenet.store.records import MAX_HISTORY, RunState
 from lenet.text import is_clean
-from lenet.training.snapshots import MAX_SNAPSHOTS, Snapshot
+from lenet.training.snapshots import Snapshot, most_snapshots
 
 MODEL, WORKSPACE, DIGITS, DRAWING, PLACE = "model", "workspace", "digits", "drawing", "place"
 SNAPSHOT = re.compile(r"snapshot/([0-9a-f]{12})/([0-9]{1,9})")
@@ -68,11 +68,11 @@ def workspace_part(ws: Workspace) -> bytes:
 
 
 def snapshot_part(snapshot: Snapshot) -> bytes:
-    return weights_bytes(snapshot.weights)
+    return weights_bytes(snapshot.weights, snapshot.arch)
 
 
-def undo_part(weights: Mapping[str, torch.Tensor]) -> bytes:
-    return weights_bytes(weights)
+def undo_part(weights: Mapping[str, torch.Tensor], arch: Architecture) -> bytes:
+    return weights_bytes(weights, arch)
 
 
 def drawing_part(strokes: Strokes) -> bytes:
@@ -101,7 +101,7 @@ def changes(
     if extras.drawing:
         wanted[DRAWING] = (id(extras.drawing), lambda: drawing_part(extras.drawing))
     for i, weights in enumerate(ws.undo_weights()):
-        wanted[f"undo/{i}"] = (id(weights), lambda weights=weights: undo_part(weights))
+        wanted[f"undo/{i}"] = (id(weights), lambda weights=weights: undo_part(weights, ws.model.arch))
     for run in list(ws.runs)[-SNAPSHOT_RUNS:]:
         active = run.active
         for snapshot in run.kept_snapshots():
@@ -146,7 +146,7 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
             dropped.append(name)
             return None
 
-    checkpoint = read(MODEL, lambda raw: read_checkpoint(raw, Net()), CheckpointError)
+    checkpoint = read(MODEL, read_checkpoint, CheckpointError)
     facts = read(WORKSPACE, _facts) if checkpoint is not None else None
     ws = Workspace.from_checkpoint(checkpoint or pretrained(), facts["origin"] if facts else "pretrained")
     if facts:
@@ -154,7 +154,13 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
         ws.inherited_epochs = min(facts["inherited"], len(ws.history))
     interrupted = tuple(run.label for run in ws.runs if run.message == INTERRUPTED)
     _attach_snapshots(ws.runs, parts, dropped)
-    undo = [read(f"undo/{i}", _weights, CheckpointError) for i in range(UNDO_LESSONS) if f"undo/{i}" in parts]
+
+    def undo_of_this_network(raw: bytes) -> dict[str, torch.Tensor]:
+        return _weights(raw, ws.model.arch)
+
+    undo = [
+        read(f"undo/{i}", undo_of_this_network, CheckpointError) for i in range(UNDO_LESSONS) if f"undo/{i}" in parts
+    ]
     if facts:
         ws.resume(facts, [weights for weights in undo if weights is not None])
     if (digits := read(DIGITS, DigitSet.from_npz, DigitSetError)) is not None:
@@ -190,23 +196,27 @@ def _attach_snapshots(runs: RunLog, parts: Mapping[str, bytes], dropped: list[st
         if not (match := SNAPSHOT.fullmatch(name)):
             continue
         run = keeping.get(match[1])
-        if run is None or len(found.get(run.id, [])) >= MAX_SNAPSHOTS:
+        if run is None or len(found.get(run.id, [])) >= most_snapshots(run.architecture):
             dropped.append(name)
             continue
         try:
-            weights = {k: v.to(torch.float16) for k, v in _weights(raw).items()}
+            weights = {k: v.to(torch.float16) for k, v in _weights(raw, run.architecture).items()}
         except CheckpointError:
             dropped.append(name)
             continue
         step = int(match[2])
         accuracy = dict(run.accuracy_points).get(step)
-        found.setdefault(run.id, []).append(Snapshot(step, weights, accuracy))
+        found.setdefault(run.id, []).append(Snapshot(step, weights, accuracy, run.architecture))
     for run_id, snapshots in found.items():
         keeping[run_id].snapshots = sorted(snapshots, key=lambda snapshot: snapshot.step)
 
 
-def _weights(raw: bytes) -> dict[str, torch.Tensor]:
-    return {k: v.float() for k, v in read_checkpoint(raw, Net()).weights.items()}
+def _weights(raw: bytes, arch: Architecture) -> dict[str, torch.Tensor]:
+    """Weights of network `arch` (a snapshot's, an undo's): `CheckpointError` for any other network's."""
+    checkpoint = read_checkpoint(raw)
+    if checkpoint.architecture != arch:
+        raise CheckpointError(f"weights of {checkpoint.architecture.name}, not of {arch.name}")
+    return {k: v.float() for k, v in checkpoint.weights.items()}
 
 
 def _json(raw: bytes, most: int) -> object:

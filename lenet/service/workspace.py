@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 
 from lenet.explain.evidence import Lesson, sgd_step
+from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import Mnist, load_mnist
 from lenet.network.evaluate import misclassified
 from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
@@ -98,23 +99,22 @@ class Workspace:
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint, origin: str) -> "Workspace":
-        model = Net()
-        model.load_state_dict(checkpoint.weights)
-        return cls(model, origin, list(checkpoint.history), RunLog.from_records(checkpoint.runs))
+        return cls(checkpoint.model(), origin, list(checkpoint.history), RunLog.from_records(checkpoint.runs))
 
     @classmethod
-    def from_random_init(cls, seed: int | None = None) -> "Workspace":
-        """Fresh weights, as `Net()` draws them; from `seed` when given: the same seed, bit for bit the same weights."""
+    def from_random_init(cls, seed: int | None = None, arch: Architecture = TUTORIAL) -> "Workspace":
+        """Fresh weights of `arch`, as `Net(arch)` draws them; from `seed` when given: the same seed, bit for bit
+        the same weights."""
         with torch.random.fork_rng(enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)
-            return cls(Net(), "random init", [], init_seed=seed)
+            return cls(Net(arch), "random init", [], init_seed=seed)
 
     @classmethod
     def as_run_started(cls, run: TrainingRun) -> "Workspace":
         """The weights `run` started from, bit for bit: its start seed's, or the pretrained ones."""
         if run.init_seed is not None:
-            return cls.from_random_init(run.init_seed)
+            return cls.from_random_init(run.init_seed, run.architecture)
         if run.start == FROM_PRETRAINED:
             return cls.from_checkpoint(pretrained(), "pretrained")
         raise Refused(
@@ -125,7 +125,7 @@ class Workspace:
     @classmethod
     def from_upload(cls, raw: bytes, name: str) -> "Workspace":
         """From an uploaded checkpoint file; a bad file raises `CheckpointError`."""
-        return cls.from_checkpoint(read_checkpoint(raw, Net()), f"uploaded {clean(name, MAX_FILE_NAME)}")
+        return cls.from_checkpoint(read_checkpoint(raw), f"uploaded {clean(name, MAX_FILE_NAME)}")
 
     def replaced_by(self, other: "Workspace") -> "Workspace":
         """`other`, to take this workspace's place (a reset, a loaded file); refused while a run trains."""
@@ -277,6 +277,7 @@ class Workspace:
             number=self.runs.next_number,
             start=start,
             init_seed=self.init_seed if start.startswith("from scratch") else None,
+            architecture=self.model.arch,
         )
         self.runs.add(run)
         run.thread = threading.Thread(
@@ -293,6 +294,6 @@ class Workspace:
 
     def publish(self) -> None:
         """Replace the published copy of the weights with the model's weights now."""
-        snapshot = Net()
+        snapshot = Net(self.model.arch)
         snapshot.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()})
         self._published = snapshot

@@ -1,4 +1,5 @@
-"""Checkpoints: a plain dict {"model", "config", "history", "runs"} on disk, a checked `Checkpoint` read back.
+"""Checkpoints: a plain dict {"model", "config", "history", "runs"} on disk (and "architecture" for a network
+other than the tutorial's), a checked `Checkpoint` read back.
 
 A checkpoint may come from anyone (an upload on a shared server), so reading one is bounded and
 checked before it touches a model: the zip archive `torch.save` writes declares what each record
@@ -19,6 +20,7 @@ from typing import IO
 import torch
 from torch import nn
 
+from lenet.network.architecture import TUTORIAL, Architecture, ArchitectureError
 from lenet.network.model import MAX_WEIGHT, Net
 from lenet.store.pickle_shape import PickleShapeError, check_shape
 from lenet.store.records import MAX_HISTORY, MAX_RUNS, EpochRecord, RunRecord, history_from, runs_from
@@ -26,13 +28,13 @@ from lenet.text import listed
 from lenet.training.settings import plain_config
 from lenet.zipped import NotAnArchive, open_archive, read_record, unpacked_bytes
 
-MAX_CHECKPOINT_BYTES = 5 * 1024 * 1024  # the file; LeNet's weights take about 330 KB
-MAX_UNPACKED_BYTES = 4 * 1024 * 1024  # every record of the archive, as it unpacks
+MAX_CHECKPOINT_BYTES = 10 * 1024 * 1024  # the file; the tutorial's weights take 330 KB, the largest network 6 MB
+MAX_UNPACKED_BYTES = 9 * 1024 * 1024  # every record of the archive, as it unpacks
 # The pickled dict. The largest the app writes: 1,000 epochs of history whose configs hold 64-character
 # values (1.1 MB) and 20 runs at every limit (0.3 MB); a 1,000-epoch history pickles to 62 KB.
 MAX_PICKLE_BYTES = 3 * 1024 * 1024
 MAX_RECORDS = 64  # LeNet's 10 tensors and torch's bookkeeping take 16
-KEYS = {"model", "config", "history", "runs"}
+KEYS = {"model", "config", "history", "runs", "architecture"}
 # The records torch.save writes, in one folder named after the file: the pickle, the tensors' storages
 # and its bookkeeping. Anything else (torch reads names case-insensitively) is refused.
 TORCH_RECORD = re.compile(
@@ -51,10 +53,17 @@ class CheckpointError(ValueError):
 class Checkpoint:
     """A checkpoint's contents, every part checked."""
 
-    weights: Mapping[str, torch.Tensor]  # a state_dict for LeNet: the right names, shapes and bounds
+    weights: Mapping[str, torch.Tensor]  # a state_dict for its network: the right names, shapes and bounds
     config: Mapping[str, int | float | bool | str]  # the settings of the run that wrote it, as plain values
     history: tuple[EpochRecord, ...] = ()
     runs: tuple[RunRecord, ...] = ()
+    architecture: Architecture = TUTORIAL
+
+    def model(self) -> Net:
+        """A CPU model of its network with its weights."""
+        model = Net(self.architecture)
+        model.load_state_dict(self.weights)
+        return model
 
 
 def save_checkpoint(
@@ -70,6 +79,8 @@ def save_checkpoint(
         "config": config or {},
         "history": [record.to_dict() for record in history[-MAX_HISTORY:]],
     }
+    if model.arch != TUTORIAL:  # the tutorial's network writes what it always wrote
+        checkpoint["architecture"] = model.arch.to_dict()
     if runs:
         checkpoint["runs"] = [run.to_dict() for run in runs[-MAX_RUNS:]]
     torch.save(checkpoint, path)
@@ -83,15 +94,19 @@ def checkpoint_bytes(
     return buffer.getvalue()
 
 
-def weights_bytes(weights: Mapping[str, torch.Tensor]) -> bytes:
+def weights_bytes(weights: Mapping[str, torch.Tensor], arch: Architecture = TUTORIAL) -> bytes:
     """Weights alone (a snapshot's float16 ones, say) as a checkpoint that `read_checkpoint` checks."""
     buffer = io.BytesIO()
-    torch.save({"model": {k: v.detach().cpu().contiguous() for k, v in weights.items()}, "config": {}}, buffer)
+    checkpoint = {"model": {k: v.detach().cpu().contiguous() for k, v in weights.items()}, "config": {}}
+    if arch != TUTORIAL:
+        checkpoint["architecture"] = arch.to_dict()
+    torch.save(checkpoint, buffer)
     return buffer.getvalue()
 
 
-def read_checkpoint(source: Path | bytes, model: nn.Module) -> Checkpoint:
-    """Read and check a checkpoint for `model` without changing it."""
+def read_checkpoint(source: Path | bytes) -> Checkpoint:
+    """Read and check a checkpoint: its network (the tutorial's unless it says another, within bounds),
+    then its weights against that network's shapes, before any model is built."""
     try:
         raw = Path(source).read_bytes() if isinstance(source, Path) else bytes(source)
     except OSError as error:
@@ -110,7 +125,12 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> Checkpoint:
         raise CheckpointError(
             f"unexpected entries: {listed(unknown)}; a LeNet checkpoint holds model, config, history and runs"
         )
-    _check_weights(checkpoint["model"], model)
+    try:
+        arch = Architecture.from_dict(checkpoint.get("architecture", {}))
+        arch.check()
+    except ArchitectureError as error:
+        raise CheckpointError(f"its network cannot be built here: {error}") from None
+    _check_weights(checkpoint["model"], arch)
     try:
         config = plain_config(checkpoint.get("config") or {})
         history = history_from(checkpoint.get("history") or [])
@@ -120,7 +140,7 @@ def read_checkpoint(source: Path | bytes, model: nn.Module) -> Checkpoint:
         runs = runs_from(checkpoint.get("runs") or [])
     except ValueError as error:
         raise CheckpointError(f"its record of training runs is not valid: {error}") from None
-    return Checkpoint(checkpoint["model"], config, history, runs)
+    return Checkpoint(checkpoint["model"], config, history, runs, arch)
 
 
 def _check_archive(raw: bytes) -> None:
@@ -169,8 +189,8 @@ def _check_archive(raw: bytes) -> None:
             raise CheckpointError(f"not a PyTorch checkpoint: {error}") from None
 
 
-def _check_weights(state: dict, model: nn.Module) -> None:
-    expected = model.state_dict()
+def _check_weights(state: dict, arch: Architecture) -> None:
+    expected = arch.weight_shapes()
     if odd := [key for key in state if not isinstance(key, str)]:
         raise CheckpointError(f"weight names must be text, not {listed(odd)}")
     if missing := sorted(set(expected) - set(state)):
@@ -183,8 +203,8 @@ def _check_weights(state: dict, model: nn.Module) -> None:
                 type(tensor).__name__ if not isinstance(tensor, torch.Tensor) else f"{tensor.layout} on {tensor.device}"
             )
             raise CheckpointError(f"{name} is not a plain tensor of numbers ({kind})")
-        if tensor.shape != expected[name].shape:
-            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)}, LeNet needs {tuple(expected[name].shape)}")
+        if tuple(tensor.shape) != expected[name]:
+            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)}, its network needs {expected[name]}")
         if tensor.dtype not in WEIGHT_TYPES or not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name} holds values that are not finite numbers")
         if (largest := tensor.abs().max().item()) > MAX_WEIGHT:
@@ -194,4 +214,4 @@ def _check_weights(state: dict, model: nn.Module) -> None:
 @functools.cache
 def pretrained() -> Checkpoint:
     """The committed weights, read and checked once per process; sessions copy them."""
-    return read_checkpoint(PRETRAINED, Net())
+    return read_checkpoint(PRETRAINED)

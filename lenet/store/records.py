@@ -12,6 +12,7 @@ from collections.abc import Sized
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
+from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.text import described, is_clean, listed
 from lenet.training.settings import TrainConfig, plain_config
 
@@ -135,6 +136,7 @@ class RunRecord(RunFacts):
     accuracy_points: tuple[tuple[int, float], ...] = ()  # (step, accuracy on the probe digits)
     epochs: tuple[EpochRecord, ...] = ()  # one per finished epoch
     end_accuracy: float | None = None  # test accuracy of the weights it ended with
+    architecture: Architecture = TUTORIAL  # the network it trained
 
     def to_dict(self) -> dict:
         """Plain values, its losses averaged down to at most `MAX_CURVE_POINTS`."""
@@ -156,6 +158,7 @@ class RunRecord(RunFacts):
             "accuracy_points": [[step, accuracy] for step, accuracy in self.accuracy_points[:MAX_ACCURACY_POINTS]],
             "epochs": [{**record.to_dict(), "config": {}} for record in self.epochs[-MAX_RUN_EPOCHS:]],
             "end_accuracy": self.end_accuracy,
+            **({"architecture": self.architecture.to_dict()} if self.architecture != TUTORIAL else {}),
         }
 
     @classmethod
@@ -166,7 +169,7 @@ class RunRecord(RunFacts):
         keys = {f.name for f in fields(RunRecord)}
         if unknown := sorted(set(raw) - keys):
             raise ValueError(f"a run has unknown entries: {listed(unknown)}")
-        if missing := sorted(keys - set(raw)):
+        if missing := sorted(keys - set(raw) - {"architecture"}):  # a run of the tutorial's network may not say
             raise ValueError(f"a run lacks {', '.join(missing)}")
         for key in ("id", "start", "device", "message"):
             _check(is_clean(raw[key], MAX_TEXT), key, f"plain text of at most {MAX_TEXT} characters")
@@ -192,6 +195,8 @@ class RunRecord(RunFacts):
         _check(isinstance(epochs, list) and len(epochs) <= MAX_RUN_EPOCHS, "epochs", f"at most {MAX_RUN_EPOCHS} epochs")
         end = raw["end_accuracy"]
         _check(end is None or _numbers([end], 1, 0, 1), "end_accuracy", "empty or an accuracy from 0 to 1")
+        architecture = Architecture.from_dict(raw.get("architecture", {}))  # an ArchitectureError is a ValueError
+        architecture.check()
         return cls(
             **{key: raw[key] for key in ("id", "number", "start", "init_seed", "device", "message", "total_steps")},
             config=run_config(raw["config"]),
@@ -201,6 +206,7 @@ class RunRecord(RunFacts):
             accuracy_points=tuple((int(step), float(accuracy)) for step, accuracy in points),
             epochs=tuple(EpochRecord.from_dict(record) for record in epochs),
             end_accuracy=end,
+            architecture=architecture,
         )
 
 

@@ -19,14 +19,22 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import normalise
 from lenet.network.evaluate import evaluate
-from lenet.network.model import Net, parameter_count, within_bounds
+from lenet.network.model import Net, within_bounds
 from lenet.workers import QueueWorker
 
 MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
-SNAPSHOT_BYTES = 2 * parameter_count(Net())  # float16
-MAX_SNAPSHOTS = MAX_SNAPSHOT_BYTES // SNAPSHOT_BYTES  # 25
+
+
+def most_snapshots(arch: Architecture = TUTORIAL) -> int:
+    """How many float16 snapshots of `arch` a run keeps within `MAX_SNAPSHOT_BYTES`: 25 of the tutorial's
+    network, fewer of a bigger one (one of the largest), never none."""
+    return max(1, MAX_SNAPSHOT_BYTES // (2 * arch.parameter_count))
+
+
+MAX_SNAPSHOTS = most_snapshots()  # 25
 PROBE_EVERY = 10  # the accuracy probe: test digits 0, 10, 20, ...: 1,000 of the 10,000
 PROBE_BATCH = 250  # four batches: a quarter of the memory of one, as fast on the CPU
 
@@ -38,10 +46,11 @@ class Snapshot:
     step: int
     weights: dict[str, torch.Tensor]  # float16, on the CPU
     accuracy: float | None = None  # 0-1, on the 1,000 probe digits, once `PROBE` has measured it
+    arch: Architecture = TUTORIAL  # the network the weights are of
 
     def model(self) -> Net:
         """A CPU model with these weights, for inference."""
-        model = Net()
+        model = Net(self.arch)
         model.load_state_dict(self.weights)
         return model.eval()
 
@@ -100,7 +109,7 @@ class SnapshotTaker:
         kept = [(step, {k: v.to(**cpu) for k, v in weights.items()}) for step, weights in pending] if finite else []
         kept = [(step, weights) for step, weights in kept if all(within_bounds(w) for w in weights.values())]
         self.taken -= {step for step, _ in pending} - {step for step, _ in kept}
-        return [Snapshot(step, weights) for step, weights in kept]
+        return [Snapshot(step, weights, arch=self.model.arch) for step, weights in kept]
 
 
 @torch.inference_mode()
@@ -110,7 +119,7 @@ def accuracy(snapshot: Snapshot, images: torch.Tensor, labels: torch.Tensor, scr
     `scratch`, a channels-last `Net` to load the weights into, spares the thread that measures every
     snapshot the Python work of a new model and of `evaluate`'s copy (it holds the GIL the run needs).
     """
-    if scratch is None:
+    if scratch is None or scratch.arch != snapshot.arch:
         return evaluate(snapshot.model(), images, labels).accuracy
     scratch.load_state_dict(snapshot.weights)
     right = sum(
@@ -133,7 +142,7 @@ class AccuracyProbe(QueueWorker):
     def __init__(self) -> None:
         super().__init__("lenet-probe")
         self._queue: deque[Job] = deque()
-        self._scratch = Net().to(memory_format=torch.channels_last).eval()
+        self._scratch = Net().to(memory_format=torch.channels_last).eval()  # the tutorial's network
 
     def submit(
         self, snapshot: Snapshot, images: torch.Tensor, labels: torch.Tensor, done: Callable[[Snapshot], None]
@@ -157,6 +166,8 @@ class AccuracyProbe(QueueWorker):
                     return
                 snapshot, images, labels, done = self._queue.popleft()
             try:
+                if snapshot.arch != self._scratch.arch:  # another network's run: a scratch model of it
+                    self._scratch = Net(snapshot.arch).to(memory_format=torch.channels_last).eval()
                 done(replace(snapshot, accuracy=accuracy(snapshot, images, labels, self._scratch)))
             except Exception:  # logged; one snapshot without its accuracy must not stop the rest
                 logging.getLogger(__name__).exception("measuring the snapshot of step %d failed", snapshot.step)

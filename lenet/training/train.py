@@ -19,7 +19,7 @@ from lenet.network.model import MAX_WEIGHT, within_bounds
 from lenet.training.devices import CHANNELS_LAST_DEVICES, autocast_dtype, resolve_device
 from lenet.training.events import EpochEnd, Event, Finished, Outcome, Steps
 from lenet.training.settings import TrainConfig
-from lenet.training.snapshots import Snapshot, SnapshotTaker, plan
+from lenet.training.snapshots import Snapshot, SnapshotTaker, most_snapshots, plan
 from lenet.training.steppers import Problem, Stepper, learning_rates, make_optimizer, make_stepper, restore_momentum
 
 PULL_EVERY_S = 0.25  # how often step losses come back to the host: often enough for a live chart
@@ -94,7 +94,7 @@ def fit(
     stepper = make_stepper(problem, config.cuda_graph)
     generator = torch.Generator().manual_seed(config.seed)
     guard = LastGoodWeights(model)
-    steps = plan(steps_per_epoch * config.epochs, steps_per_epoch) if snapshots else []
+    steps = plan(steps_per_epoch * config.epochs, steps_per_epoch, most_snapshots(model.arch)) if snapshots else []
     taker = SnapshotTaker(model, steps)
     taker.take(0)
     yield from taker.collect()
