@@ -84,25 +84,27 @@ def unit_arithmetic(
 
 @dataclass(frozen=True)
 class PoolArithmetic:
-    """One max-pool unit: the largest number of its window on the map before it."""
+    """One pooling unit: the largest number of its window on the map before it (max), or their mean (avg)."""
 
-    window: torch.Tensor  # (k, k), the numbers it chose among
+    window: torch.Tensor  # (k, k), the numbers it pools
     origin: tuple[int, int]  # the window's top-left (row, col) on that map
-    winner: tuple[int, int]  # where the largest is, within the window
+    winner: tuple[int, int] | None  # max: where the largest is, within the window; avg: None
 
     @property
     def value(self) -> float:
-        return float(self.window[self.winner])
+        return float(self.window[self.winner]) if self.winner is not None else float(self.window.double().mean())
 
 
-def pool_arithmetic(before: torch.Tensor, index: tuple[int, int, int], kernel: int = 2) -> PoolArithmetic:
-    """Max-pool unit `index` (channel, row, col) over `before` (channels, H, W), `kernel` x `kernel`
-    windows side by side, as `F.max_pool2d(x, kernel)` takes them."""
+def pool_arithmetic(
+    before: torch.Tensor, index: tuple[int, int, int], kernel: int = 2, mode: str = "max"
+) -> PoolArithmetic:
+    """Pooling unit `index` (channel, row, col) over `before` (channels, H, W), `kernel` x `kernel` windows
+    side by side, as `F.max_pool2d(x, kernel)` (or `F.avg_pool2d` for `mode` "avg") takes them."""
     channel, row, col = index
     top, left = row * kernel, col * kernel
     window = before[channel, top : top + kernel, left : left + kernel].detach().cpu()
-    flat = int(window.flatten().argmax())
-    return PoolArithmetic(window.clone(), (top, left), divmod(flat, kernel))
+    winner = divmod(int(window.flatten().argmax()), kernel) if mode == "max" else None
+    return PoolArithmetic(window.clone(), (top, left), winner)
 
 
 def flatten_source(unit: int, shape: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lenet.network.anatomy import forward_table, parameter_table, walkthrough
 from lenet.network.model import parameter_count
-from lenet.ui import flow, forward_view, frame, html, path, pictures, timemachine
+from lenet.ui import editor, flow, forward_view, frame, html, path, pictures, timemachine
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
@@ -40,22 +40,29 @@ st.caption(
     "convolution, ReLU and 2 x 2 max-pool, then the flatten that turns the "
     f"{' x '.join(map(str, forward.flatten_in))} maps into the {forward.flatten_out:,} numbers `fc1` takes."
 )
-st.table(forward.rows, hide_index=True)
+st.table(editor.readable(forward.rows), hide_index=True)
+st.subheader("Build your own LeNet")
+st.caption(
+    "What if conv1 had 16 filters, the kernels were 5 x 5 as in LeNet-5, there were no pooling? Change the network "
+    "here: PyTorch builds it at once, or says why it cannot run. Use it, and every page trains, reads and explains it."
+)
+editor.editor(ws)
 st.subheader("Parameters")
-st.table(parameter_table(model), hide_index=True)
+st.table([{**row, "count": f"{row['count']:,}"} for row in parameter_table(model)], hide_index=True)
 st.markdown(f"**{parameter_count(model):,} parameters in all**: the weights and biases that training changes.")
 
 st.subheader("Filters")
 st.caption(
-    "The 3 x 3 kernels the convolutions slide over the image: blue is positive, red negative, white zero; "
-    "full colour is the largest weight of the layer."
+    f"The {model.arch.kernel_size} x {model.arch.kernel_size} kernels the convolutions slide over the image: blue is "
+    "positive, red negative, white zero; full colour is the largest weight of the layer."
 )
-st.image(pictures.data_url(pictures.filters(model.conv1.weight)), caption="conv1: filters 0-5")
+conv1, conv2 = model.arch.conv1_channels, model.arch.conv2_channels
+st.image(pictures.data_url(pictures.filters(model.conv1.weight)), caption=f"conv1: filters 0-{conv1 - 1}")
 st.markdown(html.colour_key(pictures.full_scale(model.conv1.weight), "", "weight"), unsafe_allow_html=True)
-with st.expander("conv2: 16 filters x 6 input channels"):
+with st.expander(f"conv2: {conv2} filters x {conv1} input channels"):
     st.image(
         pictures.data_url(pictures.filters(model.conv2.weight)),
-        caption="conv2: a row per filter (0-15), a column per input channel (0-5)",
+        caption=f"conv2: a row per filter (0-{conv2 - 1}), a column per input channel (0-{conv1 - 1})",
     )
     st.markdown(html.colour_key(pictures.full_scale(model.conv2.weight), "", "weight"), unsafe_allow_html=True)
 

@@ -65,9 +65,10 @@ def drawing_and_reading() -> None:
             st.markdown(html.probability_bars(reading.probabilities.tolist()), unsafe_allow_html=True)
             with st.expander("What the convolution layers see", expanded=True):
                 maps = reading.feature_maps
+                act = model.arch.activation
                 for layer, columns, cell_px, caption in [
-                    ("conv1", 6, 3, "conv1 + ReLU: 6 maps of 30 x 30, white where a filter responds most"),
-                    ("conv2", 8, 5, "conv2 + ReLU: 16 maps of 13 x 13"),
+                    ("conv1", 6, 3, f"conv1 + {act}: {_maps(maps['conv1'])}, white where a filter responds most"),
+                    ("conv2", 8, 5, f"conv2 + {act}: {_maps(maps['conv2'])}"),
                 ]:
                     shown = pictures.picture(maps[layer], columns=columns, diverging=False, cell_px=cell_px)
                     st.image(pictures.data_url(shown), caption=caption)
@@ -88,6 +89,11 @@ def drawing_and_reading() -> None:
         why.panels(ws, moment, reading)
     myhand.your_digits(ws, model, reading, past=moment.in_past)
     path.next_step(ws)
+
+
+def _maps(maps) -> str:
+    count, rows, cols = maps.shape
+    return f"{count} map{'s' * (count != 1)} of {rows} x {cols}"
 
 
 def _verdict(moment: timemachine.Moment) -> str:

@@ -1,7 +1,9 @@
 """Networks a learner makes from LeNet: every one within the bounds builds and runs with the shapes the
 page shows, or is refused with its reason (PyTorch's own words where it has them), before any weight."""
 
+import io
 import random
+import re
 from dataclasses import replace
 
 import pytest
@@ -10,6 +12,11 @@ import torch
 from lenet.model import TUTORIAL, Architecture, ArchitectureError, Net, parameter_count
 from lenet.network.anatomy import forward_steps, forward_table
 from lenet.network.architecture import ACTIVATIONS, MAX_PARAMETERS, POOLINGS
+from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
+from lenet.store.records import RunRecord, RunState
+from lenet.training.settings import preset
+from lenet.training.snapshots import MAX_SNAPSHOT_BYTES, most_snapshots
+from lenet.training.train import fit
 
 
 def expected_shapes(arch: Architecture) -> list[list[int]]:
@@ -115,3 +122,74 @@ def test_the_tutorials_network_is_unchanged_and_a_variant_prints_what_it_is():
     assert steps[0].source == "x = F.avg_pool2d(torch.tanh(self.conv1(x)), 2)"
     no_pool = forward_steps(Net(Architecture(pooling="none", fc1_units=8)), torch.zeros(1, 1, 32, 32))
     assert "max_pool2d" not in [step.operation for step in no_pool] and no_pool[0].source == "x = F.relu(self.conv1(x))"
+
+
+LENET5 = Architecture(kernel_size=5, padding=2)  # LeNet-5's 5 x 5 kernels, maps kept 32 x 32 by the padding
+
+
+def test_a_networks_checkpoint_carries_it_and_reads_back_the_same_model():
+    torch.manual_seed(0)
+    variant = Net(Architecture(conv1_channels=12, kernel_size=5, pooling="avg", activation="tanh", fc2_units=40))
+    checkpoint = read_checkpoint(checkpoint_bytes(variant))
+    assert checkpoint.architecture == variant.arch
+    back, x = checkpoint.model(), torch.randn(2, 1, 32, 32)
+    torch.testing.assert_close(back(x), variant(x))
+    raw = checkpoint_bytes(Net())  # the tutorial's network writes the file it always wrote
+    assert "architecture" not in torch.load(io.BytesIO(raw), weights_only=True)
+    assert read_checkpoint(raw).architecture == TUTORIAL
+
+
+def saved(checkpoint: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("architecture", "reason"),
+    [
+        ({"fc1_inputs": 1_000_000, "fc1_units": 512}, "mat1 and mat2"),
+        ({"conv2_channels": 64, "padding": 2, "pooling": "none", "fc1_units": 512}, "at most 1,500,000"),
+        ({"conv1_channels": 10**9}, "conv1_channels must be"),
+        ({"pooling": "__import__('os')"}, "pooling must be"),
+        ({"weights_of": 1}, "no such field"),
+        ([6, 16], "a dict of its fields"),
+    ],
+)
+def test_a_hostile_network_in_a_checkpoint_is_refused_before_any_model_is_built(monkeypatch, architecture, reason):
+    state = {k: v for k, v in Net().state_dict().items()}
+    built = []
+    monkeypatch.setattr(Net, "__init__", lambda *args, **kwargs: built.append(args))
+    with pytest.raises(CheckpointError, match=re.escape(reason)):
+        read_checkpoint(saved({"model": state, "config": {}, "architecture": architecture}))
+    assert not built
+
+
+def test_weights_that_do_not_fit_the_network_a_file_declares_are_refused():
+    state = Net().state_dict()
+    with pytest.raises(
+        CheckpointError, match=r"conv1.weight has shape \(6, 1, 3, 3\), its network needs \(6, 1, 5, 5\)"
+    ):
+        read_checkpoint(saved({"model": state, "config": {}, "architecture": {"kernel_size": 5}}))
+
+
+def test_a_run_records_its_network_and_a_big_network_keeps_fewer_snapshots():
+    record = RunRecord(preset("fast"), id="a", number=1, state=RunState.COMPLETED, architecture=LENET5)
+    assert RunRecord.from_dict(record.to_dict()).architecture == LENET5
+    assert "architecture" not in RunRecord(preset("fast"), id="b", number=1, state=RunState.COMPLETED).to_dict()
+    with pytest.raises(ValueError, match="at most 1,500,000"):
+        RunRecord.from_dict({**record.to_dict(), "architecture": {"conv2_channels": 64, "pooling": "none"}})
+    biggest = Architecture(conv1_channels=64, conv2_channels=64, kernel_size=3, fc1_units=512, fc2_units=512)
+    assert 1_000_000 < biggest.parameter_count <= MAX_PARAMETERS
+    assert most_snapshots() == 25 and most_snapshots(biggest) == 1
+    for arch in (LENET5, biggest, TUTORIAL):
+        assert most_snapshots(arch) == 1 or most_snapshots(arch) * 2 * arch.parameter_count <= MAX_SNAPSHOT_BYTES
+
+
+@pytest.mark.slow
+def test_a_lenet5_like_network_trains_to_985_in_three_epochs(mnist):
+    torch.manual_seed(0)
+    model = Net(LENET5)
+    *_, finished = fit(model, preset("fast", epochs=3, device="cpu"), mnist)
+    print(f"\nkernel 5, padding 2, the fast preset's 3 epochs: {finished.evaluation.accuracy:.2%}")
+    assert finished.evaluation.accuracy >= 0.985

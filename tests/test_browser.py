@@ -1356,3 +1356,43 @@ def test_your_digit_through_forward_and_the_arithmetic_of_any_unit(server, brows
         screenshot(page, f"architecture-forward-{width}")
         context.close()
         assert not problems, "\n".join(problems)
+
+
+def test_build_your_own_lenet_meets_the_real_error_then_trains_reads_and_compares(server, page):
+    """Kernels 5 x 5 with fc1 pinned to the tutorial's 576: PyTorch's own error and its fix; then a LeNet-5-like
+    network is used, trained for an epoch, reads a drawing and sits beside a run of the tutorial's network."""
+    train_from_scratch(page, server, start_seed=3)  # run 1: the tutorial's network
+    go_to(page, "Architecture")
+    page.get_by_role("heading", name="Build your own LeNet").scroll_into_view_if_needed()
+    page.get_by_text("pinned to a number", exact=True).click()
+    page.wait_for_selector(IDLE)
+    page.get_by_text("5 x 5", exact=True).click()
+    error = page.get_by_text("mat1 and mat2 shapes cannot be multiplied (1x400 and 576x120)")
+    error.wait_for(timeout=30_000)
+    assert page.get_by_text("16 x 5 x 5 = 400", exact=True).is_visible()
+    screenshot(page, "architecture-editor-error", page.locator(".st-key-editor"))
+    page.get_by_role("button", name="Fix: let fc1 follow the flatten").click()
+    playwright_api.expect(error).to_have_count(0, timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.get_by_role("radiogroup", name="Padding").get_by_text("2", exact=True).click()  # LeNet-5's 32 x 32 maps
+    page.get_by_text("136,586 parameters").wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Use this network").click()
+    page.get_by_text("Your model is now kernel 5, padding 2, fresh weights from start seed 0.").wait_for(timeout=30_000)
+    page.get_by_text("Network: kernel 5, padding 2 (136,586 parameters)").wait_for()
+    page.wait_for_selector(IDLE)
+    screenshot(page, "architecture-editor", page.locator(".st-key-editor"))
+    train_from_scratch(page, server, start_seed=3)  # run 2: the same settings on the network made here
+    go_to(page, "Sketch pad")
+    draw_digit(page, DIGITS["1"])
+    page.get_by_test_id("prediction").wait_for(timeout=30_000)
+    page.get_by_text("6 maps of 32 x 32", exact=False).wait_for()  # its own conv1's maps
+    go_to(page, "Train")
+    table = page.get_by_test_id("run-settings")
+    playwright_api.expect(table).to_contain_text("kernel 5, padding 2", timeout=30_000)
+    rows = table.locator("tbody tr").evaluate_all("rows => rows.map(r => Array.from(r.cells, c => c.innerText))")
+    compared = {row[0].strip().rstrip(" ≠"): row[1:] for row in rows}
+    assert compared["Network"] == ["the tutorial's network", "kernel 5, padding 2"]
+    assert compared["Parameters"] == ["81,194", "136,586"]
+    traces = chart_with(page, "run 1: network the tutorial's network: loss")
+    assert "run 2: network kernel 5, padding 2: loss" in traces  # overlaid on one chart, named by what differs

@@ -82,9 +82,15 @@ def forward_steps(model: Net, x: torch.Tensor) -> list[ForwardStep]:
     return recorder.steps
 
 
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
 def after_relu(steps: list[ForwardStep]) -> dict[str, torch.Tensor]:
-    """What each layer passes on after its ReLU, by layer name: conv1, conv2, fc1, fc2 (the whole batch)."""
-    return {previous.module: step.output for previous, step in itertools.pairwise(steps) if step.operation == "relu"}
+    """What each layer passes on after its ReLU (or the network's other activation), by layer name: conv1,
+    conv2, fc1, fc2 (the whole batch)."""
+    return {
+        previous.module: step.output for previous, step in itertools.pairwise(steps) if step.operation in ACTIVATIONS
+    }
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class RunLog:
 def _set_apart(views: Sequence[RunRecord | TrainingRun]) -> list[tuple[str, list[str]]]:
     """What a learner chose for each run: where it started, and every setting."""
     return [
+        ("Network", [view.architecture.name for view in views]),
         ("Start", [view.start for view in views]),
         ("Preset", [preset_name(view.config) for view in views]),
         *[
@@ -90,6 +91,7 @@ def compare(views: list[RunRecord]) -> list[tuple[str, list[str], bool]]:
     """The runs' settings and results side by side: (what, each run's value as text, whether they differ)."""
     rows = [
         *_set_apart(views),
+        ("Parameters", [f"{view.architecture.parameter_count:,}" for view in views]),
         ("Outcome", [str(view.state) for view in views]),
         ("Steps trained", [f"{view.steps_trained:,}" for view in views]),
         ("Test accuracy (10,000 digits)", [_percent(view.end_accuracy) for view in views]),

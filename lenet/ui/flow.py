@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lenet.network.anatomy import ForwardStep, forward_steps
+from lenet.network.anatomy import ACTIVATIONS, ForwardStep, forward_steps
 from lenet.ui import pictures, session
 
 WIDTH_PX = 340  # every picture fits a 390 px phone's column
@@ -18,8 +18,8 @@ WIDTH_PX = 340  # every picture fits a 390 px phone's column
 class Stage:
     """One step of forward() for one digit, laid out as tiles of cells."""
 
-    kind: str  # input, conv, linear, relu, pool, flatten, softmax
-    module: str | None  # conv/linear: the module; relu: the module whose output it takes
+    kind: str  # input, conv, linear, activation (relu, tanh or sigmoid), pool, flatten, softmax
+    module: str | None  # conv/linear: the module; activation: the module whose output it takes
     line: str  # its line of forward()
     call: str
     shape: list[int]  # the tensor's real shape, batch first
@@ -60,8 +60,8 @@ def stages(model: nn.Module, x: torch.Tensor) -> tuple[list[Stage], list[Forward
             kind, module = "conv", step.module
         elif step.operation == "linear":
             kind, module = "linear", step.module
-        elif step.operation == "relu":
-            kind, module = "relu", before.module
+        elif step.operation in ACTIVATIONS:
+            kind, module = "activation", before.module
         elif step.operation == "flatten":
             flat = before.output.flatten(2)  # (1, channels, rows x cols): a row per map
             shown.append(Stage("flatten", None, step.source, step.call, list(step.output.shape), flat.detach(), 1, 8))

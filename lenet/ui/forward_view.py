@@ -97,6 +97,11 @@ def _input_names(shown: list[Stage], source: int) -> list[str]:
     return [f"{before.module} unit {k}" for k in range(before.count)]
 
 
+def _activation(call: str) -> str:
+    """ "F.relu" -> "relu", "torch.tanh" -> "tanh"."""
+    return call.rsplit(".", 1)[-1]
+
+
 def explain(model: nn.Module, made: Flow, pick: tuple[int, int, int, int]) -> tuple[str, list[Mark]]:
     """The arithmetic of the picked unit as HTML, and the rectangles that show where its numbers came from."""
     s, tile, row, col = pick
@@ -107,25 +112,28 @@ def explain(model: nn.Module, made: Flow, pick: tuple[int, int, int, int]) -> tu
         ink = int(made.ink[row - PAD, col - PAD]) if inside and made.ink is not None else None
         value = float(stage.tiles[0, row, col])
         return unit_html.pixel(row, col, value, ink, MNIST_MEAN, MNIST_STD), marks
-    if stage.kind in ("conv", "linear", "relu"):
-        relu = stage.kind == "relu"
-        layer_stage = s - 1 if relu else s
+    if stage.kind in ("conv", "linear", "activation"):
+        activated = (
+            (_activation(stage.call), float(stage.tiles[tile, row, col])) if stage.kind == "activation" else None
+        )
+        layer_stage = s - 1 if activated else s
         source = layer_stage - 1
         if shown[layer_stage].kind == "conv":
             index = (tile, row, col)
             sum_ = arithmetic.unit_arithmetic(model, made.x, stage.module, index, made.steps)
             (top, left), (k_rows, k_cols) = sum_.window, sum_.inputs.shape[1:]
             marks += [Mark(source, t, top, left, k_rows, k_cols, "window") for t in range(sum_.inputs.shape[0])]
-            return unit_html.convolution(sum_, relu), marks
+            return unit_html.convolution(sum_, activated), marks
         index = (_unit(stage, row, col),)
         sum_ = arithmetic.unit_arithmetic(model, made.x, stage.module, index, made.steps)
         width = shown[source].tiles.shape[2]
         top, _ = sum_.largest(unit_html.LISTED)
         marks += [Mark(source, 0, i // width, i % width, kind="input") for i, *_ in top]
-        return unit_html.linear(sum_, relu, _input_names(shown, source)), marks
+        return unit_html.linear(sum_, activated, _input_names(shown, source)), marks
     if stage.kind == "pool":
         before = shown[s - 1].tiles
-        arith = arithmetic.pool_arithmetic(before, (tile, row, col), kernel=before.shape[1] // stage.tiles.shape[1])
+        mode = "avg" if "avg" in stage.call else "max"
+        arith = arithmetic.pool_arithmetic(before, (tile, row, col), before.shape[1] // stage.tiles.shape[1], mode)
         size = arith.window.shape[0]
         marks.append(Mark(s - 1, tile, *arith.origin, size, size, "window"))
         return unit_html.pool(arith, (tile, row, col), shown[s - 1].call), marks

@@ -49,22 +49,22 @@ def replace_workspace(new: "Workspace") -> None:
 
 
 def reset_workspace(to: str) -> None:
-    """Back to the pretrained weights, or to a random init."""
+    """Back to the pretrained weights (the tutorial's network), or to a random init of the session's network."""
     from lenet.service.workspace import Workspace
     from lenet.store.checkpoint import pretrained
 
     if to == "pretrained":
         replace_workspace(Workspace.from_checkpoint(pretrained(), "pretrained"))
     else:
-        replace_workspace(Workspace.from_random_init())
+        replace_workspace(Workspace.from_random_init(arch=workspace().model.arch))
 
 
 def start_training(config: "TrainConfig", from_scratch: bool, init_seed: int = 0) -> None:
-    """Start a run on this session's model, or on fresh weights drawn from `init_seed`."""
+    """Start a run on this session's model, or on fresh weights of its network drawn from `init_seed`."""
     from lenet.service.workspace import Workspace
 
     if from_scratch:
-        replace_workspace(Workspace.from_random_init(init_seed))
+        replace_workspace(Workspace.from_random_init(init_seed, workspace().model.arch))
     workspace().start(config)
 
 

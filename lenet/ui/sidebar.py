@@ -41,6 +41,9 @@ def _status(ws: "Workspace", was_training: bool, server_was_busy: bool) -> None:
     if (past := timemachine.where(ws)) is not None:
         st.caption(f"⏪ The pages show your model as it was {past} (the time machine); below is your model now.")
     st.caption(f"Source: {words.plain(words.status_line(ws))}")
+    if ws.model.arch.changes:  # a network of the learner's own making
+        arch = ws.model.arch
+        st.caption(f"Network: {arch.name} ({arch.parameter_count:,} parameters)")
     accuracy = ws.last_accuracy
     claimed = " (as the file says: not measured here)" if ws.origin.startswith("uploaded") and ws.run is None else ""
     if ws.tested_after_lessons is not None:

@@ -49,7 +49,8 @@ def _label(step: int) -> str:
 
 
 def _runs(ws: "Workspace") -> list["TrainingRun"]:
-    return [run for run in ws.runs if run.snapshot_steps()]
+    """The runs it can go back through: those of the model's own network (its "now" ends each of them)."""
+    return [run for run in ws.runs if run.snapshot_steps() and run.architecture == ws.model.arch]
 
 
 def _run(state: dict, runs: list["TrainingRun"]) -> "TrainingRun":

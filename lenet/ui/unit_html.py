@@ -28,17 +28,28 @@ def _grid(values: torch.Tensor, title: str, marked: tuple[int, int] | None = Non
     return f"<figure class=grid><figcaption>{escape(title)}</figcaption><table>{''.join(rows)}</table></figure>"
 
 
-def _result(name: str, value: float, relu: bool) -> str:
+ACTIVATION_WORDS = {
+    "relu": ("F.relu", "max(0, {x})"),
+    "tanh": ("torch.tanh", "tanh({x}), squashed into &minus;1..1"),
+    "sigmoid": ("torch.sigmoid", "1 / (1 + e<sup>&minus;{x}</sup>), squashed into 0..1"),
+}
+
+
+def _result(name: str, value: float, activated: tuple[str, float] | None) -> str:
+    """The unit's total, and what its activation makes of it (`activated`: its name and the value it passed on)."""
     line = f"<p class=total>{escape(name)} = <b data-testid=unit-total>{number(value)}</b></p>"
-    if relu:
+    if activated is not None:
+        function, after = activated
+        call, formula = ACTIVATION_WORDS[function]
         line += (
-            f"<p>then <code>F.relu</code>: max(0, {number(value)}) = <b data-testid=unit-relu>"
-            f"{number(max(0.0, value))}</b>{'' if value > 0 else ': below zero, so it passes nothing on'}</p>"
+            f"<p>then <code>{call}</code>: {formula.format(x=number(value))} = <b data-testid=unit-relu>"
+            f"{number(after)}</b>{': below zero, so it passes nothing on' if function == 'relu' and value <= 0 else ''}"
+            "</p>"
         )
     return line
 
 
-def convolution(sum_: UnitArithmetic, relu: bool) -> str:
+def convolution(sum_: UnitArithmetic, activated: tuple[str, float] | None) -> str:
     """A convolution unit: per input channel its window, the filter, the products and their sum."""
     channel, row, col = sum_.index
     top, left = sum_.window
@@ -64,11 +75,11 @@ def convolution(sum_: UnitArithmetic, relu: bool) -> str:
         f"window under it, each input times the weight on it, all summed, plus the filter's bias.</p>"
         + "".join(blocks)
         + f"<p class=sum>{adding} + bias <b data-testid=unit-bias>{term(sum_.bias)}</b></p>"
-        + _result(f"{sum_.layer}[{channel}, {row}, {col}]", sum_.total, relu)
+        + _result(f"{sum_.layer}[{channel}, {row}, {col}]", sum_.total, activated)
     )
 
 
-def linear(sum_: UnitArithmetic, relu: bool, source: list[str]) -> str:
+def linear(sum_: UnitArithmetic, activated: tuple[str, float] | None, source: list[str]) -> str:
     """A linear unit: its largest products one by one, the rest in one sum, plus the bias."""
     (unit,) = sum_.index
     top, rest = sum_.largest(LISTED)
@@ -87,19 +98,28 @@ def linear(sum_: UnitArithmetic, relu: bool, source: list[str]) -> str:
         f"<p>Unit {unit} of <code>self.{sum_.layer}</code>: each of its {len(sum_.inputs):,} inputs times its own "
         f"weight, all summed, plus a bias. The {len(top)} largest products, then the rest:</p>"
         f"<table class=products><tr><th>input</th><th>value</th><th>weight</th><th>product</th></tr>{rows}</table>"
-        + _result(f"{sum_.layer}[{unit}]", sum_.total, relu)
+        + _result(f"{sum_.layer}[{unit}]", sum_.total, activated)
     )
 
 
 def pool(arith: PoolArithmetic, index: tuple[int, int, int], source: str) -> str:
     channel, row, col = index
     top, left = arith.origin
+    where = f"of {escape(source)}'s map {channel}, rows {top}-{top + 1}, cols {left}-{left + 1}"
+    if arith.winner is None:
+        adding = " + ".join(term(v) for v in arith.window.flatten().tolist())
+        return (
+            f"<p>Unit ({channel}, {row}, {col}) of <code>F.avg_pool2d(..., 2)</code>: the mean of a 2 x 2 window "
+            f"{where}: the map halves in each direction.</p>"
+            + _grid(arith.window, "window")
+            + f"<p class=sum>({adding}) / 4</p>"
+            + _result("the mean of the four", arith.value, None)
+        )
     return (
         f"<p>Unit ({channel}, {row}, {col}) of <code>F.max_pool2d(..., 2)</code>: the largest of a 2 x 2 window "
-        f"of {escape(source)}'s map {channel}, rows {top}-{top + 1}, cols {left}-{left + 1}. The other three are "
-        "dropped: the map halves in each direction.</p>"
+        f"{where}. The other three are dropped: the map halves in each direction.</p>"
         + _grid(arith.window, "window", arith.winner)
-        + _result(f"max of the four, at ({top + arith.winner[0]}, {left + arith.winner[1]})", arith.value, False)
+        + _result(f"max of the four, at ({top + arith.winner[0]}, {left + arith.winner[1]})", arith.value, None)
     )
 
 
@@ -111,7 +131,7 @@ def flatten(unit: int, came_from: tuple[int, int, int], shape: tuple[int, int, i
         f"{channels} maps of {rows} x {cols} end to end, each row by row, so {channels} x {rows} x {cols} = "
         f"{channels * rows * cols:,}. Nothing is computed: it only moves.</p>"
         f"<p data-testid=unit-flatten>{unit} = {channel} x {rows * cols} + {row} x {cols} + {col}: map {channel}, "
-        f"row {row}, col {col}</p>" + _result(f"x[{unit}]", value, False)
+        f"row {row}, col {col}</p>" + _result(f"x[{unit}]", value, None)
     )
 
 

@@ -134,7 +134,8 @@ def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
     images = to_pixels(load_mnist().train_images[indices])
     agree = int((labels == reading.prediction).sum())
     st.markdown(
-        f"**It looks most like these**: the {NEIGHBOURS} training digits nearest to your drawing in the 84 numbers "
+        f"**It looks most like these**: the {NEIGHBOURS} training digits nearest to your drawing in the "
+        f"{model.arch.fc2_units} numbers "
         "`fc2` passes on (the network's own summary of a digit, just before `fc3` turns it into ten scores), "
         f"nearest first. {agree} of them are {reading.prediction}s."
     )
