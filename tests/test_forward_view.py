@@ -7,9 +7,9 @@ import re
 import pytest
 import torch
 
+from lenet.model import Architecture, Net
 from lenet.network.anatomy import forward_table
 from lenet.network.data import to_network_input
-from lenet.network.model import Net
 from lenet.store.checkpoint import pretrained
 from lenet.ui import flow, forward_view
 
@@ -99,3 +99,37 @@ def test_a_pick_from_the_browser_names_a_cell_or_is_refused(made):
         stage, tile, row, col = pick
         assert torch.isfinite(shown[stage].tiles[tile, row, col])
     assert accepted > 50 and refused > 1_000
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        Architecture(conv1_channels=64, conv2_channels=64, kernel_size=5, padding=2, pooling="none", fc1_units=8),
+        Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512, activation="tanh"),
+        Architecture(kernel_size=5, pooling="avg", activation="sigmoid", conv1_channels=1, conv2_channels=1),
+    ],
+)
+def test_any_network_is_followed_step_by_step_within_a_phones_width(mnist, arch):
+    torch.manual_seed(0)
+    model = Net(arch).eval()
+    ink = mnist.test_images[0, 0, 2:-2, 2:-2]
+    x = to_network_input(ink[None])
+    shown, steps = flow.stages(model, x)
+    walked = flow.Flow(shown, steps, ["" for _ in shown], x, ink)
+    for s, stage in enumerate(shown):
+        assert flow.layout(stage, "")["width"] <= flow.WIDTH_PX, stage.call
+        count, rows, cols = stage.tiles.shape
+        pick = next(
+            (s, t, r, c)
+            for t in range(count)
+            for r in range(rows)
+            for c in range(cols)
+            if torch.isfinite(stage.tiles[t, r, c])
+        )
+        html, _ = forward_view.explain(model, walked, pick)
+        if stage.kind in ("conv", "linear", "activation"):
+            total = float(re.search(r"data-testid=unit-total>([^<]+)<", html)[1].replace("&minus;", "-"))
+            module_stage = s if stage.kind != "activation" else s - 1
+            assert total == pytest.approx(float(shown[module_stage].tiles[pick[1:]]), abs=5e-4), stage.call
+        if stage.kind == "pool" and arch.pooling == "avg":
+            assert "mean of a 2 x 2" in html

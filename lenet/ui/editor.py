@@ -160,7 +160,11 @@ def editor(ws: Workspace) -> None:
 
 def _editor(ws: Workspace) -> None:
     current = ws.model.arch
-    arch = _widgets(current)
+    try:
+        arch = _widgets(current)
+    except ArchitectureError as error:  # a value no widget here sends (a crafted message): said, nothing built
+        st.error(f"That network is out of bounds: {error}")
+        return
     try:
         net = Net(arch)
     except ArchitectureError as error:

@@ -32,10 +32,10 @@ class Stage:
         return int(torch.tensor(self.shape[1:]).prod())
 
 
-def _strip(values: torch.Tensor) -> torch.Tensor:
-    """A vector as rows of at most 24 numbers, the longest row that divides it evenly (120 as 5 x 24)."""
+def _strip(values: torch.Tensor, most: int = 24) -> torch.Tensor:
+    """A vector as rows of at most `most` numbers, the longest row that divides it evenly (120 as 5 x 24)."""
     n = len(values)
-    columns = next((c for c in range(min(n, 24), 11, -1) if n % c == 0), min(n, 24))
+    columns = next((c for c in range(min(n, most), most // 2 - 1, -1) if n % c == 0), min(n, most))
     padded = torch.full((-(-n // columns) * columns,), float("nan"))
     padded[:n] = values
     return padded.reshape(1, -1, columns)
@@ -47,8 +47,19 @@ def _stage(kind: str, module: str | None, line: str, call: str, output: torch.Te
     count, _, cols = tiles.shape
     columns = 8 if count > 6 else min(count, 3)
     cell = (WIDTH_PX - pictures.GAP_PX * (columns - 1)) // (columns * cols)
-    cell = max(2, min(cell, 8 if count > 1 else 28))  # a map's numbers small, a strip's big enough to tap
+    cell = max(1, min(cell, 8 if count > 1 else 28))  # a map's numbers small, a strip's big enough to tap
     return Stage(kind, module, line, call, list(output.shape), tiles, columns, cell)
+
+
+def _flatten(step: ForwardStep, maps: torch.Tensor) -> Stage:
+    """The flatten as a row per map (16 x 36 for the tutorial's network), or, where a map's numbers would not
+    fit a phone's row, as one strip of them all, a pixel each."""
+    rows, cols = maps.shape[2:]
+    if rows * cols <= WIDTH_PX // 2:
+        tiles, cell = maps.detach().flatten(2), min(8, WIDTH_PX // (rows * cols))
+    else:
+        tiles, cell = _strip(step.output[0].detach().float(), most=WIDTH_PX), 1
+    return Stage("flatten", None, step.source, step.call, list(step.output.shape), tiles, 1, cell)
 
 
 def stages(model: nn.Module, x: torch.Tensor) -> tuple[list[Stage], list[ForwardStep]]:
@@ -63,8 +74,7 @@ def stages(model: nn.Module, x: torch.Tensor) -> tuple[list[Stage], list[Forward
         elif step.operation in ACTIVATIONS:
             kind, module = "activation", before.module
         elif step.operation == "flatten":
-            flat = before.output.flatten(2)  # (1, channels, rows x cols): a row per map
-            shown.append(Stage("flatten", None, step.source, step.call, list(step.output.shape), flat.detach(), 1, 8))
+            shown.append(_flatten(step, before.output))
             continue
         else:
             kind, module = "pool", None

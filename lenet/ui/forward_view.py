@@ -6,6 +6,7 @@ a test digit, by the model at the time machine's step; a pick reruns only this p
 asks `lenet.arithmetic` how the unit was made. Everything a browser sends back is checked first.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,16 +86,13 @@ def _unit(stage: Stage, row: int, col: int) -> int:
     return row * stage.tiles.shape[2] + col
 
 
-def _input_names(shown: list[Stage], source: int) -> list[str]:
-    """What each input of a linear layer is, for its table: a flattened number names its map and place."""
+def _input_name(shown: list[Stage], source: int) -> Callable[[int], str]:
+    """What input k of a linear layer is, for its table: a flattened number names its map and place."""
     before = shown[source]
     if before.kind == "flatten":
-        maps = shown[source - 1].tiles.shape
-        return [
-            f"x[{k}]: map {c} ({r}, {q})"
-            for k, (c, r, q) in ((k, arithmetic.flatten_source(k, maps)) for k in range(before.count))
-        ]
-    return [f"{before.module} unit {k}" for k in range(before.count)]
+        maps = tuple(shown[source - 1].tiles.shape)
+        return lambda k: "x[{}]: map {} ({}, {})".format(k, *arithmetic.flatten_source(k, maps))
+    return lambda k: f"{before.module} unit {k}"
 
 
 def _activation(call: str) -> str:
@@ -129,7 +127,7 @@ def explain(model: nn.Module, made: Flow, pick: tuple[int, int, int, int]) -> tu
         width = shown[source].tiles.shape[2]
         top, _ = sum_.largest(unit_html.LISTED)
         marks += [Mark(source, 0, i // width, i % width, kind="input") for i, *_ in top]
-        return unit_html.linear(sum_, activated, _input_names(shown, source)), marks
+        return unit_html.linear(sum_, activated, _input_name(shown, source)), marks
     if stage.kind == "pool":
         before = shown[s - 1].tiles
         mode = "avg" if "avg" in stage.call else "max"

@@ -1,6 +1,7 @@
 """The arithmetic of one unit as a person reads it: every number to 3 decimals, so the sums add up on
 screen (to the last digit, give or take the rounding of each number shown)."""
 
+from collections.abc import Callable
 from html import escape
 
 import torch
@@ -79,12 +80,12 @@ def convolution(sum_: UnitArithmetic, activated: tuple[str, float] | None) -> st
     )
 
 
-def linear(sum_: UnitArithmetic, activated: tuple[str, float] | None, source: list[str]) -> str:
+def linear(sum_: UnitArithmetic, activated: tuple[str, float] | None, source: Callable[[int], str]) -> str:
     """A linear unit: its largest products one by one, the rest in one sum, plus the bias."""
     (unit,) = sum_.index
     top, rest = sum_.largest(LISTED)
     rows = "".join(
-        f"<tr data-testid=unit-product><td>{escape(source[i])}</td><td>{number(x)}</td><td>{number(w)}</td>"
+        f"<tr data-testid=unit-product><td>{escape(source(i))}</td><td>{number(x)}</td><td>{number(w)}</td>"
         f"<td>{number(p)}</td></tr>"
         for i, x, w, p in top
     )
