@@ -155,7 +155,7 @@ def test_every_page_through_the_sidebar(server, page):
 def test_architecture_shows_the_module(server, page):
     page.goto(f"{server.url}/Architecture")
     wait_idle(page, "Architecture")
-    printed = page.get_by_test_id("stCode").filter(has_text="(fc1): Linear")  # print(net), among the code blocks
+    printed = page.get_by_test_id("stCode").filter(has_text="(fc1): Linear").first  # print(net); the editor has its own
     playwright_api.expect(printed).to_contain_text("(conv1): Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))")
     playwright_api.expect(printed).to_contain_text("(fc3): Linear(in_features=84, out_features=10, bias=True)")
     assert page.get_by_text("81,194 parameters in all").is_visible()
