@@ -160,7 +160,7 @@ def test_architecture_shows_the_module(server, page):
     playwright_api.expect(printed).to_contain_text("(fc3): Linear(in_features=84, out_features=10, bias=True)")
     assert page.get_by_text("81,194 parameters in all").is_visible()
     # every step of forward(), the pools and the flatten to 576 included, next to its line
-    page.get_by_role("cell", name="torch.flatten", exact=True).wait_for()
+    page.get_by_role("cell", name="torch.flatten", exact=True).first.wait_for()
     rows = (
         page.get_by_test_id("stTable")
         .first.locator("tbody tr")
