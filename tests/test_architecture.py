@@ -193,3 +193,34 @@ def test_a_lenet5_like_network_trains_to_985_in_three_epochs(mnist):
     *_, finished = fit(model, preset("fast", epochs=3, device="cpu"), mnist)
     print(f"\nkernel 5, padding 2, the fast preset's 3 epochs: {finished.evaluation.accuracy:.2%}")
     assert finished.evaluation.accuracy >= 0.985
+
+
+def test_every_why_panel_and_the_replay_work_on_a_network_of_the_learners_making(mnist):
+    """The explanations take any network: where it looked, what if, fooling it, a lesson, look-alikes' layer,
+    and the replay of a run's snapshots."""
+    from lenet.explain.evidence import evidence, fool, sgd_step
+    from lenet.explain.journey import journey
+    from lenet.explain.likeness import representation
+    from lenet.explain.whatif import neutral, what_if
+    from lenet.network.inference import read_digit
+
+    arch = Architecture(conv1_channels=8, kernel_size=5, padding=1, pooling="avg", activation="tanh", fc2_units=32)
+    torch.manual_seed(0)
+    model = Net(arch)
+    config = preset("fast", epochs=1, train_subset=2_048, device="cpu")
+    events = list(fit(model, config, mnist, snapshots=True))
+    snapshots = [event for event in events if type(event).__name__ == "Snapshot"]
+    assert snapshots and all(snapshot.arch == arch for snapshot in snapshots)
+    model = model.cpu().eval()
+    digit = mnist.test_images[0, 0, 2:-2, 2:-2]
+    image = torch.nn.functional.pad(digit, (30, 30, 30, 30)).numpy()
+    reading = read_digit(model, image)
+    assert reading.feature_maps["conv1"].shape == (8, 30, 30)  # its own maps: 32 + 2 - 5 + 1
+    assert evidence(model, reading.x, (reading.prediction,)).shape[-2:] == (28, 28)  # per pixel of the digit
+    assert what_if(model, reading.digit, neutral(), "rotation").sweep.shape[1] == 10
+    assert fool(model, reading.x, reading.prediction, 0.1) is not None
+    assert representation(model, reading.x).shape == (1, 32)
+    tested = (mnist.test_images[:100], mnist.test_labels[:100])
+    assert sgd_step(model, reading.x, 7, 0.01, tested).loss > 0
+    replay = journey(snapshots, reading.x, model)
+    assert replay.probabilities.shape == (len(snapshots) + 1, 10)
