@@ -14,7 +14,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -56,28 +55,18 @@ def editor_seconds(arch: Architecture, repeats: int = 5) -> float:
 def editor_round_trips(changes: int) -> list[float]:
     """In Chromium: switch the kernel between 3 x 3 and 5 x 5, from the click to the new parameter count."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
-    from browser import CHROMIUM, CHROMIUM_FLAGS, Server, wait_idle
-    from playwright.sync_api import sync_playwright
+    from browser import page_of_a_fresh_server
 
     seconds = []
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        server = Server(Path(tmp))
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{server.url}/Architecture")
-            wait_idle(page, "Architecture")
-            editor = page.locator(".st-key-editor")
-            editor.scroll_into_view_if_needed()
-            for i in range(changes):
-                kernel, count = ("5 x 5", "61,706") if i % 2 == 0 else ("3 x 3", "81,194")
-                started = time.perf_counter()
-                editor.get_by_text(kernel, exact=True).click()
-                editor.get_by_text(f"{count} parameters").wait_for(timeout=30_000)  # fails the measure if never shown
-                seconds.append(time.perf_counter() - started)
-            browser.close()
-        finally:
-            server.stop()
+    with page_of_a_fresh_server("Architecture") as page:
+        editor = page.locator(".st-key-editor")
+        editor.scroll_into_view_if_needed()
+        for i in range(changes):
+            kernel, count = ("5 x 5", "61,706") if i % 2 == 0 else ("3 x 3", "81,194")
+            started = time.perf_counter()
+            editor.get_by_text(kernel, exact=True).click()
+            editor.get_by_text(f"{count} parameters").wait_for(timeout=30_000)  # fails the measure if never shown
+            seconds.append(time.perf_counter() - started)
     return seconds
 
 

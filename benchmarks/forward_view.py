@@ -11,10 +11,10 @@ is 0.15 s of server time per pick. The last line of stdout is one JSON object.
 """
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -77,46 +77,27 @@ def server_work() -> dict:
 
 
 def round_trips(picks: int, busy: bool) -> list[float]:
-    from browser import CHROMIUM, CHROMIUM_FLAGS, Server, busy_core, wait_idle
-    from playwright.sync_api import sync_playwright
+    from browser import busy_core, page_of_a_fresh_server
 
     seconds = []
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        server = Server(Path(tmp))
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{server.url}/Architecture")
-            wait_idle(page, "Architecture")
-            view = page.get_by_test_id("forward-view")
-            detail = "v => v.querySelector('[data-testid=unit-arithmetic] .detail').innerText"
-            context = busy_core() if busy else _nothing()
-            with context:
-                for i in range(picks):
-                    stage, x_frac = (1, 0.1 + 0.8 * (i % 10) / 10) if i % 2 == 0 else (12, (i % 10 + 0.5) / 10)
-                    picture = view.locator("section.stage").nth(stage).locator(".picture")
-                    picture.scroll_into_view_if_needed()
-                    box = picture.bounding_box()
-                    before = view.evaluate(detail)
-                    started = time.perf_counter()
-                    picture.click(position={"x": box["width"] * x_frac, "y": box["height"] * 0.3})
-                    while view.evaluate(detail) == before:
-                        if time.perf_counter() - started > 30:
-                            raise RuntimeError(f"pick {i} was never answered: the measure failed")
-                        time.sleep(0.005)
-                    seconds.append(time.perf_counter() - started)
-            browser.close()
-        finally:
-            server.stop()
+    with page_of_a_fresh_server("Architecture") as page:
+        view = page.get_by_test_id("forward-view")
+        detail = "v => v.querySelector('[data-testid=unit-arithmetic] .detail').innerText"
+        with busy_core() if busy else contextlib.nullcontext():
+            for i in range(picks):
+                stage, x_frac = (1, 0.1 + 0.8 * (i % 10) / 10) if i % 2 == 0 else (12, (i % 10 + 0.5) / 10)
+                picture = view.locator("section.stage").nth(stage).locator(".picture")
+                picture.scroll_into_view_if_needed()
+                box = picture.bounding_box()
+                before = view.evaluate(detail)
+                started = time.perf_counter()
+                picture.click(position={"x": box["width"] * x_frac, "y": box["height"] * 0.3})
+                while view.evaluate(detail) == before:
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError(f"pick {i} was never answered: the measure failed")
+                    time.sleep(0.005)
+                seconds.append(time.perf_counter() - started)
     return seconds
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def main() -> None:

@@ -219,6 +219,26 @@ def in_chromium(scenario, *args) -> dict:
     return summary
 
 
+@contextlib.contextmanager
+def page_of_a_fresh_server(path: str, width: int = 1280, title: str | None = None):
+    """A page of a new server in a new Chromium, at `path` once it is idle; both gone afterwards."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        server = Server(Path(tmp))
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(f"{server.url}/{path}")
+            wait_idle(page, title or path.replace("_", " "))
+            yield page
+            browser.close()
+        finally:
+            server.stop()
+
+
 def log_errors(log: str) -> list[str]:
     """The lines of a server's log that tell of an error, as a scenario counts them."""
     return [f"server log: {line}" for line in log.splitlines() if "Traceback" in line or "Error" in line]
