@@ -44,7 +44,8 @@ def digit() -> tuple[torch.Tensor, torch.Tensor, str]:
             return x, ink, "Your drawing from the Sketch pad, as the network sees it."
         except NotADigit as error:
             st.info(f"{error} A test digit instead:")
-    index = int(st.number_input("MNIST test digit", min_value=0, max_value=9_999, value=0, key="forward_test"))
+    picked = st.number_input("MNIST test digit", min_value=0, max_value=9_999, value=0, key="forward_test")
+    index = min(max(int(picked), 0), 9_999)  # a crafted message may send any number
     mnist = load_mnist()
     ink = mnist.test_images[index, 0, PAD:-PAD, PAD:-PAD]
     said = f"MNIST test digit {index:,}, a {int(mnist.test_labels[index])}" + (
