@@ -30,6 +30,7 @@ class UnitArithmetic:
     bias: float
     total: float  # the unit's value before any ReLU, summed in float64 from the float32 numbers shown
     window: tuple[int, int] | None  # a convolution's window: its top-left (row, col) on the input map
+    over_the_edge: bool = False  # the window reaches past the map: those inputs are the padding's zeros
 
     @property
     def products(self) -> torch.Tensor:
@@ -75,11 +76,13 @@ def unit_arithmetic(
         inputs = padded[:, top : top + k_h, left : left + k_w]
         weights = module.weight[channel].detach().cpu()
         window = (top - pad_h, left - pad_w)
+        height, width = given.shape[1:]
+        over = window[0] < 0 or window[1] < 0 or window[0] + k_h > height or window[1] + k_w > width
     else:
         (unit,) = index
-        inputs, weights, window = given, module.weight[unit].detach().cpu(), None
+        inputs, weights, window, over = given, module.weight[unit].detach().cpu(), None, False
     total = float((inputs.double() * weights.double()).sum()) + bias
-    return UnitArithmetic(layer, tuple(index), inputs.clone(), weights.clone(), bias, total, window)
+    return UnitArithmetic(layer, tuple(index), inputs.clone(), weights.clone(), bias, total, window, over)
 
 
 @dataclass(frozen=True)

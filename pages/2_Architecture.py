@@ -8,7 +8,10 @@ from lenet.ui import editor, flow, forward_view, frame, html, path, pictures, ti
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
-st.caption("The network of PyTorch's tutorial, layer by layer, with your model's weights at the time machine's step.")
+st.caption(
+    f"{ws.model.arch.name[0].upper()}{ws.model.arch.name[1:]}, layer by layer, with your model's weights at the time "
+    "machine's step; below, build your own."
+)
 moment = timemachine.choose(ws)
 model = moment.model
 timemachine.banner(moment.past)
@@ -37,7 +40,7 @@ st.subheader("Every step of forward()")
 forward = forward_table(model)
 st.caption(
     "What `forward()` does to one 1 x 32 x 32 digit, line by line, recorded as the model runs: each "
-    "convolution, ReLU and 2 x 2 max-pool, then the flatten that turns the "
+    "convolution, activation and pooling, then the flatten that turns the "
     f"{' x '.join(map(str, forward.flatten_in))} maps into the {forward.flatten_out:,} numbers `fc1` takes."
 )
 st.table(editor.readable(forward.rows), hide_index=True)

@@ -76,7 +76,7 @@ def drawing_and_reading() -> None:
                     st.markdown(key, unsafe_allow_html=True)
                 st.image(
                     pictures.data_url(pictures.filters(model.conv1.weight)),
-                    caption="conv1's 6 filters, which make those first maps",
+                    caption=f"conv1's {model.arch.conv1_channels} filters, which make those first maps",
                     width=300,
                 )
                 key = html.colour_key(pictures.full_scale(model.conv1.weight), "", "weight")

@@ -123,9 +123,9 @@ def _refused(arch: Architecture, error: ArchitectureError) -> None:
         st.markdown(
             f"The flatten gives **{arch.conv2_channels} x {side} x {side} = {arch.flatten_size:,}** numbers per digit "
             f"(conv2's {arch.conv2_channels} maps of {side} x {side}), but fc1 was built for **{arch.fc1_in:,}** "
-            f"inputs: its weight matrix is {arch.fc1_units} x {arch.fc1_in:,}, and a row of {arch.flatten_size:,} "
-            "cannot be multiplied by it. The tutorial's `16 * 6 * 6` holds only for its 3 x 3 kernels, no padding "
-            "and 2 x 2 pooling."
+            f"inputs: its weight matrix is {arch.fc1_units} x {arch.fc1_in:,} (`F.linear` multiplies by its transpose, "
+            f"{arch.fc1_in:,} x {arch.fc1_units}), and a row of {arch.flatten_size:,} cannot be multiplied by it. "
+            "The tutorial's `16 * 6 * 6` holds only for its 3 x 3 kernels, no padding and 2 x 2 pooling."
         )
         fix, pin = st.columns(2)
         fix.button("Fix: let fc1 follow the flatten", on_click=_set({"fc1_mode": FOLLOWS}), key=KEY + "fix_follow")
@@ -176,14 +176,10 @@ def _editor(ws: Workspace) -> None:
         f"{MAX_PARAMETERS:,} here); the flatten gives {arch.conv2_channels} x {side} x {side} = "
         f"{arch.flatten_size:,} numbers to fc1."
     )
-    code, shapes = st.columns([1, 1])
-    with code:
-        st.code(str(net), language="text", wrap_lines=True)
-        st.code(
-            "def forward(self, x):\n" + "\n".join(f"    {line}" for line in arch.forward_lines()), language="python"
-        )
-    with shapes:
-        st.table(readable(forward_table(net).rows), hide_index=True)
+    st.code(str(net), language="text", wrap_lines=True)
+    forward = "def forward(self, x):\n" + "\n".join(f"    {line}" for line in arch.forward_lines())
+    st.code(forward, language="python", wrap_lines=True)
+    st.table(readable(forward_table(net).rows), hide_index=True)
     same = arch == current
     use, back = st.columns(2)
     use.button(
@@ -192,7 +188,8 @@ def _editor(ws: Workspace) -> None:
         disabled=same or ws.training,
         on_click=_use,
         args=(arch,),
-        help="Your model becomes this network with fresh weights: train it on the Train page."
+        help="Your model becomes this network with fresh weights: train it on the Train page. The weights it has "
+        "now are replaced (download them on the Train page first to keep them); its runs stay in Your runs."
         if not ws.training
         else "Stop the run on the Train page first.",
         key=KEY + "use",

@@ -41,13 +41,26 @@ def _strip(values: torch.Tensor, most: int = 24) -> torch.Tensor:
     return padded.reshape(1, -1, columns)
 
 
+HEIGHT_PX = 400  # a step's picture: at most about half a phone's screen
+
+
+def _grid(count: int, rows: int, cols: int) -> tuple[int, int]:
+    """(tiles a row, px a number) for `count` maps of rows x cols: the largest numbers that fit a phone's
+    width in at most `HEIGHT_PX` (a pixel each when nothing else does); a strip's up to 28 px, to tap."""
+    gap, most = pictures.GAP_PX, 8 if count > 1 else 28
+    best = (min(count, 8), 1)
+    for columns in range(1, count + 1):
+        cell = min(most, (WIDTH_PX - gap * (columns - 1)) // (columns * cols))
+        height = -(-count // columns) * (rows * cell + gap) - gap
+        if cell >= 1 and height <= HEIGHT_PX and cell > best[1]:
+            best = (columns, cell)
+    return best
+
+
 def _stage(kind: str, module: str | None, line: str, call: str, output: torch.Tensor) -> Stage:
     values = output[0].detach().float()
     tiles = values if values.dim() == 3 else _strip(values)
-    count, _, cols = tiles.shape
-    columns = 8 if count > 6 else min(count, 3)
-    cell = (WIDTH_PX - pictures.GAP_PX * (columns - 1)) // (columns * cols)
-    cell = max(1, min(cell, 8 if count > 1 else 28))  # a map's numbers small, a strip's big enough to tap
+    columns, cell = _grid(*tiles.shape)
     return Stage(kind, module, line, call, list(output.shape), tiles, columns, cell)
 
 
@@ -123,10 +136,23 @@ def flow(model: nn.Module, x: torch.Tensor, ink: torch.Tensor | None) -> Flow:
     return session.last("forward_flow", _digest(model, x), make)
 
 
+def _note(stage: Stage) -> str:
+    """How to read a picture whose layout is not one map per tile."""
+    if stage.kind == "flatten":
+        _, rows, cols = stage.tiles.shape
+        return f"a row per map ({rows} maps of {cols} numbers)" if stage.cell > 1 else "one strip, a pixel a number"
+    if stage.tiles.shape[0] == 1 and stage.kind != "input":
+        return f"{stage.count} numbers, {stage.tiles.shape[2]} a row"
+    return ""
+
+
 def layout(stage: Stage, url: str) -> dict:
     count, rows, cols = stage.tiles.shape
     columns = min(stage.columns, count)
+    digits = stage.count == 10 and stage.kind in ("linear", "activation", "softmax")  # a score or chance per digit
     return {
+        "digits": digits,
+        "note": _note(stage),
         "line": stage.line,
         "call": stage.call,
         "shape": str(stage.shape),

@@ -16,12 +16,22 @@ export default function (component) {
     label.append(
       element("code", "line", stage.line),
       element("span", "call", `${stage.call} → ${stage.shape}`),
-      element("span", "scale", `full colour: ±${stage.scale}`),
+      element("span", "scale", `full colour: ±${stage.scale}${stage.note ? "; " + stage.note : ""}`),
     );
-    section.append(label, picture(stage, stage.url, i, data.marks, (tile, row, col) => pick(i, tile, row, col)));
+    const drawn = picture(stage, stage.url, i, data.marks, (tile, row, col) => pick(i, tile, row, col));
+    if (stage.digits) drawn.append(digitLabels(stage));
+    section.append(label, drawn);
     root.append(section);
     if (i === data.picked.stage) root.append(picked(data, stage, pick));
   });
+}
+
+// 0-9 under a picture of ten numbers, one under each cell: which score or chance is which digit's
+function digitLabels(stage) {
+  const row = element("div", "digits");
+  row.style.width = "100%";
+  for (let d = 0; d < 10; d++) row.append(element("span", "digit", String(d)));
+  return row;
 }
 
 function element(tag, className, text) {

@@ -83,8 +83,8 @@ def moment(ws: "Workspace") -> Moment:
         run,
         snapshot.step,
         f"**The past**: your model after {snapshot.step:,} of {run.label}'s {steps[-1]:,} steps{then}. "
-        "The prediction, the bars, the maps, the filters and the why panels are that model's (the replay "
-        "below plays the whole run); move the slider to *now* for its latest weights.",
+        "Every number, picture and answer on this page is that model's; move the slider to *now* for its "
+        "latest weights.",
     )
 
 

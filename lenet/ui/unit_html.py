@@ -12,7 +12,8 @@ LISTED = 8  # a linear unit's products listed one by one; the rest are summed in
 
 
 def number(value: float) -> str:
-    return f"{value:.3f}".replace("-", "&minus;")
+    """To 3 decimals, with a true minus sign; a number that rounds to zero is 0.000, never "&minus;0.000"."""
+    return f"{value + 0.0 if round(value, 3) else 0.0:.3f}".replace("-", "&minus;")
 
 
 def term(value: float) -> str:
@@ -32,51 +33,72 @@ def _grid(values: torch.Tensor, title: str, marked: tuple[int, int] | None = Non
 ACTIVATION_WORDS = {
     "relu": ("F.relu", "max(0, {x})"),
     "tanh": ("torch.tanh", "tanh({x}), squashed into &minus;1..1"),
-    "sigmoid": ("torch.sigmoid", "1 / (1 + e<sup>&minus;{x}</sup>), squashed into 0..1"),
+    "sigmoid": ("torch.sigmoid", "1 / (1 + e<sup>&minus;{x}</sup>), squashed into 0..1"),  # x as a term
 }
 
 
-def _result(name: str, value: float, activated: tuple[str, float] | None) -> str:
-    """The unit's total, and what its activation makes of it (`activated`: its name and the value it passed on)."""
+def shown_sum(values: list[float]) -> float:
+    """What a person gets adding the numbers as shown, each rounded to 3 decimals."""
+    return sum(round(value, 3) for value in values)
+
+
+def _result(name: str, value: float, activated: tuple[str, float] | None, terms: list[float] = ()) -> str:
+    """The unit's total, and what its activation makes of it (`activated`: its name and the value it passed on).
+    With `terms`, the numbers shown that add up to it: where their rounding does not, it says so."""
     line = f"<p class=total>{escape(name)} = <b data-testid=unit-total>{number(value)}</b></p>"
+    if terms and number(shown_sum(terms)) != number(value):
+        line += (
+            f"<p class=note>The numbers above, each rounded to 3 decimals, add up to {number(shown_sum(terms))}; "
+            f"unrounded, as <code>forward()</code> adds them, they make {value:.5f}.</p>".replace("-", "&minus;")
+        )
     if activated is not None:
         function, after = activated
         call, formula = ACTIVATION_WORDS[function]
         line += (
-            f"<p>then <code>{call}</code>: {formula.format(x=number(value))} = <b data-testid=unit-relu>"
+            f"<p>then <code>{call}</code>: {formula.format(x=term(value))} = <b data-testid=unit-relu>"
             f"{number(after)}</b>{': below zero, so it passes nothing on' if function == 'relu' and value <= 0 else ''}"
             "</p>"
         )
     return line
 
 
+def span(first: int, length: int) -> str:
+    """Rows or columns `first`.. as a person reads them: "2 to 4", "&minus;1 to 1"."""
+    return f"{first} to {first + length - 1}".replace("-", "&minus;")
+
+
 def convolution(sum_: UnitArithmetic, activated: tuple[str, float] | None) -> str:
     """A convolution unit: per input channel its window, the filter, the products and their sum."""
     channel, row, col = sum_.index
     top, left = sum_.window
+    rows, cols = sum_.inputs.shape[1:]
     blocks, sums = [], []
     for i in range(sum_.inputs.shape[0]):
         products = sum_.products[i]
         sums.append(float(products.sum()))
+        about = "" if number(shown_sum(products.flatten().tolist())) == number(sums[-1]) else "&asymp; "
         blocks.append(
             f"<div class=channel data-testid=unit-channel><span class=which>input channel {i}</span>"
-            + _grid(
-                sum_.inputs[i],
-                f"window, rows {top}-{top + sum_.inputs.shape[1] - 1}, cols {left}-{left + sum_.inputs.shape[2] - 1}",
-            )
+            + _grid(sum_.inputs[i], f"window, rows {span(top, rows)}, cols {span(left, cols)}")
             + "<span class=op>&times;</span>"
             + _grid(sum_.weights[i], f"filter {channel}, channel {i}")
             + "<span class=op>=</span>"
             + _grid(products, "products")
-            + f"<span class=op>sum <b data-testid=unit-part>{number(sums[-1])}</b></span></div>"
+            + f"<span class=op>sum {about}<b data-testid=unit-part>{number(sums[-1])}</b></span></div>"
         )
     adding = " + ".join(term(s) for s in sums)
+    edge = (
+        " Where the window reaches past the map's edge, its inputs are the padding's zeros."
+        if sum_.over_the_edge
+        else ""
+    )
     return (
         f"<p>Unit ({channel}, {row}, {col}) of <code>self.{sum_.layer}</code>: filter {channel} laid on the "
-        f"window under it, each input times the weight on it, all summed, plus the filter's bias.</p>"
+        f"window under it, each input times the weight on it, all summed, plus the filter's bias."
+        f"{edge if sum_.over_the_edge else ''}</p>"
         + "".join(blocks)
         + f"<p class=sum>{adding} + bias <b data-testid=unit-bias>{term(sum_.bias)}</b></p>"
-        + _result(f"{sum_.layer}[{channel}, {row}, {col}]", sum_.total, activated)
+        + _result(f"{sum_.layer}[{channel}, {row}, {col}]", sum_.total, activated, [*sums, sum_.bias])
     )
 
 
@@ -99,7 +121,7 @@ def linear(sum_: UnitArithmetic, activated: tuple[str, float] | None, source: Ca
         f"<p>Unit {unit} of <code>self.{sum_.layer}</code>: each of its {len(sum_.inputs):,} inputs times its own "
         f"weight, all summed, plus a bias. The {len(top)} largest products, then the rest:</p>"
         f"<table class=products><tr><th>input</th><th>value</th><th>weight</th><th>product</th></tr>{rows}</table>"
-        + _result(f"{sum_.layer}[{unit}]", sum_.total, activated)
+        + _result(f"{sum_.layer}[{unit}]", sum_.total, activated, [*(p for *_, p in top), rest, sum_.bias])
     )
 
 
@@ -136,11 +158,16 @@ def flatten(unit: int, came_from: tuple[int, int, int], shape: tuple[int, int, i
     )
 
 
+def small(value: float) -> str:
+    """A positive number too small for 4 decimals in powers of ten (2.1e&minus;06), not as 0.0000."""
+    return f"{value:.4f}" if value >= 0.001 else f"{value:.1e}".replace("-", "&minus;")
+
+
 def softmax(arith: SoftmaxArithmetic, picked: int) -> str:
     largest = float(arith.scores.max())
     rows = "".join(
         f"<tr{' class=won' if d == picked else ''} data-testid=unit-softmax><td>{d}</td><td>{number(s)}</td>"
-        f"<td>{e:.4f}</td><td>{p:.2%}</td></tr>"
+        f"<td>{e:.4f}</td><td>{p:.2%}</td></tr>".replace(f"<td>{e:.4f}</td>", f"<td>{small(e)}</td>")
         for d, (s, e, p) in enumerate(
             zip(arith.scores.tolist(), arith.exps.tolist(), arith.probabilities.tolist(), strict=True)
         )
