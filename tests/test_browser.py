@@ -1338,6 +1338,8 @@ def test_your_digit_through_forward_and_the_arithmetic_of_any_unit(server, brows
         assert "Unit (4, 10, 12) of self.conv1" in conv["text"] and len(conv["products"]) == 9
         assert_adds_up(conv, [*conv["products"], conv["bias"]])
         assert conv["total"] == pytest.approx(float(outputs["conv1"][4, 10, 12]), abs=0.0006)
+        if not touch:
+            screenshot(page, "architecture-unit", page.get_by_test_id("unit-arithmetic"))
         if touch:  # a finger picks a number in the map made larger under the picture
             zoom = page.get_by_test_id("forward-view").locator(".zoom .picture")
             geometry = zoom.evaluate(
