@@ -56,8 +56,8 @@ def test_300_random_networks_build_and_run_with_the_tables_shapes_or_are_refused
             if arch.fc1_in != arch.flatten_size:
                 assert "mat1 and mat2 shapes cannot be multiplied" in str(error)
                 refused["mismatch"] += 1
-            else:
-                assert arch.parameter_count > MAX_PARAMETERS and "parameters" in str(error)
+            else:  # too many parameters, multiply-adds or numbers per digit for a shared server
+                assert "on a shared server" in str(error) and "at most" in str(error)
                 refused["too big"] += 1
             continue
         built += 1
@@ -104,11 +104,21 @@ def test_a_field_out_of_bounds_is_refused_before_anything_is_built(fields):
         Architecture(**fields)
 
 
-def test_the_biggest_networks_are_refused_by_their_count_before_a_weight_is_allocated():
+def test_the_biggest_networks_are_refused_by_their_counts_before_a_weight_is_allocated():
     huge = Architecture(conv1_channels=64, conv2_channels=64, padding=2, pooling="none", fc1_units=512)
     assert huge.parameter_count > 30_000_000
     with pytest.raises(ArchitectureError, match="at most 1,500,000 train"):
         Net(huge)
+    slow = Architecture(conv1_channels=64, conv2_channels=64, kernel_size=5, padding=2, pooling="none", fc1_units=8)
+    assert slow.parameter_count < MAX_PARAMETERS and slow.multiply_adds > 100 * TUTORIAL.multiply_adds
+    with pytest.raises(ArchitectureError, match="multiply-adds per digit: at most 10,000,000"):
+        Net(slow)
+    wide = Architecture(conv1_channels=64, conv2_channels=16, padding=2, fc1_units=8)
+    assert wide.multiply_adds < 10_000_000 and wide.values > 160_000
+    with pytest.raises(ArchitectureError, match="numbers per digit"):
+        Net(wide)
+    biggest = Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512)
+    assert Net(biggest) and biggest.digits_at_once == 128 and TUTORIAL.digits_at_once == 1000
 
 
 def test_the_tutorials_network_is_unchanged_and_a_variant_prints_what_it_is():
@@ -224,3 +234,24 @@ def test_every_why_panel_and_the_replay_work_on_a_network_of_the_learners_making
     assert sgd_step(model, reading.x, 7, 0.01, tested).loss > 0
     replay = journey(snapshots, reading.x, model)
     assert replay.probabilities.shape == (len(snapshots) + 1, 10)
+
+
+def test_a_big_network_costs_a_shared_server_no_more_than_its_bounds():
+    """The hostile visitor's findings: batches, readings, look-alikes, snapshots and undo follow the network."""
+    from lenet.explain.likeness import searched
+    from lenet.service.slots import largest_batch, refusal
+    from lenet.service.workspace import Refused, Workspace, undo_kept
+    from lenet.training.snapshots import plan
+
+    biggest = Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512)
+    assert largest_batch(TUTORIAL) == 1_024 and largest_batch(biggest) == 122
+    assert refusal(preset("fast", batch_size=1_024), TUTORIAL) is None
+    assert "at most 122" in refusal(preset("fast", batch_size=128), biggest)
+    assert refusal(preset("fast", batch_size=64), biggest) is None
+    assert searched(TUTORIAL) == 60_000 and searched(biggest) == 8_785
+    assert undo_kept(TUTORIAL) == 5 and undo_kept(biggest) == 1
+    assert plan(78, 78, most_snapshots(biggest)) == [78] and plan(780, 78, 3) == [0, 32, 780]
+    assert Architecture(kernel_size=5, fc1_inputs=400) == Architecture(kernel_size=5)  # pinned to what it follows
+    record = RunRecord(preset("fast"), id="a", number=1, start="the pretrained weights", architecture=LENET5)
+    with pytest.raises(Refused, match="only a run from scratch or from the pretrained weights"):
+        Workspace.as_run_started(record)

@@ -104,7 +104,7 @@ def test_a_pick_from_the_browser_names_a_cell_or_is_refused(made):
 @pytest.mark.parametrize(
     "arch",
     [
-        Architecture(conv1_channels=64, conv2_channels=64, kernel_size=5, padding=2, pooling="none", fc1_units=8),
+        Architecture(conv1_channels=16, conv2_channels=32, padding=1, pooling="none", fc1_units=8),
         Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512, activation="tanh"),
         Architecture(kernel_size=5, pooling="avg", activation="sigmoid", conv1_channels=1, conv2_channels=1),
     ],

@@ -19,6 +19,7 @@ import torch
 
 from lenet.memory import give_back_freed_memory
 from lenet.network.anatomy import after_relu, forward_steps
+from lenet.network.architecture import Architecture
 from lenet.network.data import Mnist, MnistUnavailable, load_mnist, normalise
 from lenet.network.model import Net
 from lenet.store.checkpoint import pretrained
@@ -27,6 +28,15 @@ from lenet.workers import QueueWorker
 LAYER = "fc2"  # the last hidden layer: what fc3 turns into the ten scores
 CHUNK = 512  # digits per forward pass; the fastest size measured here (1,000 and more: 1.5-2x slower)
 SEARCH_CHUNK = 10_000  # codes turned back into floats at a time while searching (3.4 MB)
+
+
+LOOK_ALIKE_WORK = 60_000 * 1_200_000  # multiply-adds the job may spend on one set of weights: all 60,000
+# training digits for the tutorial's network (4 times its own cost), fewer for a heavier one
+
+
+def searched(arch: Architecture) -> int:
+    """How many training digits (the first ones) the look-alikes are found among for network `arch`."""
+    return min(60_000, LOOK_ALIKE_WORK // arch.multiply_adds)
 
 
 class RepresentationsUnavailable(RuntimeError):
@@ -61,11 +71,11 @@ class TrainingSetRepresentations:
         cls, model: Net, images: torch.Tensor, cancelled: Callable[[], bool] = lambda: False
     ) -> "TrainingSetRepresentations | None":
         """Of uint8 `images` (N, 1, 32, 32), CHUNK digits at a time; None once `cancelled()`."""
-        codes, scales = [], []
-        for start in range(0, len(images), CHUNK):
+        codes, scales, chunk = [], [], min(CHUNK, model.arch.digits_at_once)
+        for start in range(0, len(images), chunk):
             if cancelled():
                 return None
-            rows = representation(model, normalise(images[start : start + CHUNK]))
+            rows = representation(model, normalise(images[start : start + chunk]))
             scale = rows.amax(dim=1).clamp_min(1e-12) / 255
             codes.append((rows / scale[:, None]).round_().to(torch.uint8))
             scales.append(scale)
@@ -150,7 +160,8 @@ class Representations(QueueWorker):
                     continue
                 self._working = key
             try:
-                found = TrainingSetRepresentations.of(model, self._data().train_images, self._closing.is_set)
+                images = self._data().train_images[: searched(model.arch)]
+                found = TrainingSetRepresentations.of(model, images, self._closing.is_set)
             except Exception as error:  # said to every page that waits for them, never lost in the thread
                 cause = str(error) if isinstance(error, MnistUnavailable) else f"{type(error).__name__}: {error}"
                 with self._lock:

@@ -62,7 +62,7 @@ class _Recorder(TorchFunctionMode):
         return output
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # a learner trying networks in the editor makes a new one at each change
 def _forward_line(arch: Architecture, number: int) -> tuple[int, str]:
     """Line `number` of `Net.forward` as the tutorial would write it for `arch` (its own line for the tutorial's
     network: F.max_pool2d(F.relu(...)) where the code says self.pool(self.activate(...)))."""

@@ -19,6 +19,12 @@ POOLINGS = ("max", "avg", "none")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 UNITS = (8, 512)
 MAX_PARAMETERS = 1_500_000
+# What one digit costs, whatever the parameters: a shared server's time and memory go by these. The largest
+# networks the editor allows fit both (64 + 64 channels with pooling: 8.2 M multiply-adds, 156 k numbers);
+# 64 + 64 channels of 5 x 5 without pooling would cost 390 times the tutorial's arithmetic.
+MAX_MULTIPLY_ADDS = 10_000_000  # the tutorial's network: 275 k
+MAX_VALUES = 160_000  # numbers forward() makes per digit (every step's output); the tutorial's: 18.6 k
+VALUES_AT_ONCE = 20_000_000  # numbers a forward pass over many digits may hold at a time: 80 MB of float32
 ACTIVATION_CODE = {"relu": "F.relu", "tanh": "torch.tanh", "sigmoid": "torch.sigmoid"}
 POOLING_CODE = {"max": "F.max_pool2d", "avg": "F.avg_pool2d"}
 
@@ -61,6 +67,8 @@ class Architecture:
         pinned = self.fc1_inputs
         if pinned is not None and (type(pinned) is not int or not 1 <= pinned <= 1_000_000):
             raise ArchitectureError(f"fc1_inputs must be None or a whole number from 1 to 1,000,000, not {pinned!r:.9}")
+        if pinned == self.flatten_size:  # pinned to what the flatten gives: the same network as following it
+            object.__setattr__(self, "fc1_inputs", None)
 
     @property
     def map_sizes(self) -> list[int]:
@@ -80,6 +88,31 @@ class Architecture:
     @property
     def fc1_in(self) -> int:
         return self.flatten_size if self.fc1_inputs is None else self.fc1_inputs
+
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one digit's forward pass: each convolution's and linear layer's."""
+        sizes, total, before = self.map_sizes, 0, 1
+        for i, channels in enumerate((self.conv1_channels, self.conv2_channels)):
+            total += sizes[2 * i] ** 2 * channels * before * self.kernel_size**2
+            before = channels
+        return total + self.fc1_in * self.fc1_units + self.fc1_units * self.fc2_units + self.fc2_units * CLASSES
+
+    @property
+    def values(self) -> int:
+        """Numbers one digit's forward pass makes: every convolution, activation, pooling and linear output."""
+        sizes, total = self.map_sizes, 0
+        for i, channels in enumerate((self.conv1_channels, self.conv2_channels)):
+            total += 2 * sizes[2 * i] ** 2 * channels + (
+                sizes[2 * i + 1] ** 2 * channels if self.pooling != "none" else 0
+            )
+        return total + 2 * (self.fc1_units + self.fc2_units) + CLASSES
+
+    @property
+    def digits_at_once(self) -> int:
+        """How many digits a forward pass without gradients takes at a time: 1,000 of the tutorial's network,
+        fewer of a bigger one (never under 16), so no reading holds more than `VALUES_AT_ONCE` numbers."""
+        return max(16, min(1000, VALUES_AT_ONCE // self.values))
 
     @property
     def parameter_count(self) -> int:
@@ -132,6 +165,17 @@ class Architecture:
             raise ArchitectureError(
                 f"{self.parameter_count:,} parameters: at most {MAX_PARAMETERS:,} train on a shared server "
                 f"(fc1 alone has {self.fc1_in:,} x {self.fc1_units} weights)"
+            )
+        if self.multiply_adds > MAX_MULTIPLY_ADDS:
+            raise ArchitectureError(
+                f"{self.multiply_adds:,} multiply-adds per digit: at most {MAX_MULTIPLY_ADDS:,} on a shared server "
+                f"({self.multiply_adds / TUTORIAL.multiply_adds:.0f} times the tutorial's network; pooling or fewer "
+                "channels make the maps smaller)"
+            )
+        if self.values > MAX_VALUES:
+            raise ArchitectureError(
+                f"{self.values:,} numbers per digit in forward(): at most {MAX_VALUES:,} on a shared server "
+                "(pooling or fewer channels make the maps smaller)"
             )
 
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:

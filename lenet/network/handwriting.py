@@ -100,8 +100,12 @@ class DigitSet:
     @torch.inference_mode()
     def read_by(self, model: nn.Module) -> HandAccuracy:
         """`model`'s answers for every digit of the set (a CPU model: the published one, or a snapshot's)."""
-        pixels, labels = self._items[0], self._items[1].tolist()
-        predictions = model(to_network_input(pixels)).argmax(1).tolist() if labels else []
+        pixels, labels, at_once = self._items[0], self._items[1].tolist(), model.arch.digits_at_once
+        predictions = [
+            prediction
+            for start in range(0, len(labels), at_once)
+            for prediction in model(to_network_input(pixels[start : start + at_once])).argmax(1).tolist()
+        ]
         confusion = [[0] * NUM_CLASSES for _ in range(NUM_CLASSES)]
         for label, prediction in zip(labels, predictions, strict=True):
             confusion[label][prediction] += 1

@@ -11,6 +11,7 @@ reference). A store that fails stops the saving, says why in `problem`, and the 
 import atexit
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from lenet.store.learners import LearnerStore, StoreError
 
 SAVE_EVERY_S = 2.0
 TRAINING_SAVE_EVERY_S = 10.0
+TOO_BIG_WAIT_S = 60.0  # a learner over their cap is tried again after this long
 log = logging.getLogger(__name__)
 
 
@@ -30,6 +32,8 @@ class Written:
     stored: set[str]  # the names of the parts in the store
     written: dict[str, object] = field(default_factory=dict)  # a token of what each part held when written
     model_written_at: float = 0.0  # time.monotonic() of the last write of the model part
+    too_big: str | None = None  # why the last save did not fit the learner's cap; tried again a minute later
+    too_big_until: float = 0.0  # time.monotonic() before which it is not tried again
 
 
 @dataclass
@@ -113,6 +117,12 @@ class Keeper:
         alive = ws is not None and getattr(ws, "model", None) is not None
         return (ws, watched.version) if alive else (None, 0)
 
+    def too_big(self, learner: str) -> str | None:
+        """Why `learner`'s work did not fit their cap at the last save, or None."""
+        with self._lock:
+            watched = self._watched.get(learner)
+        return watched.kept.too_big if watched is not None else None
+
     def forgotten(self, learner: str) -> bool:
         return learner in self._forgotten
 
@@ -148,6 +158,8 @@ class Keeper:
                 self._watched.pop(learner, None)
             return
         kept = watched.kept
+        if time.monotonic() < kept.too_big_until:  # over the cap: writing it all again each round would churn
+            return
         changes, tokens = self.changes(ws, watched.extras, kept, self.training_every_s)
         if not changes:
             return
@@ -156,9 +168,11 @@ class Keeper:
         except StoreError as error:
             self._failed(error)
             return
-        except ValueError as error:  # over the learner's cap: the next change may fit
+        except ValueError as error:  # over the learner's cap: a minute later, the next change may fit
             log.warning("not saved: %s", error)
+            kept.too_big, kept.too_big_until = str(error), time.monotonic() + TOO_BIG_WAIT_S
             return
+        kept.too_big = None
         if created and kept.stored:  # the store had dropped the learner (their days, or the total cap)
             kept.stored, kept.written = set(), {}  # every part again on the next round
             return

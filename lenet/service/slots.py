@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import TRAIN_IMAGES
 from lenet.training.devices import available_cores
 from lenet.training.settings import TrainConfig
@@ -27,6 +28,28 @@ MAX_RUN_STEPS = 30 * (60_000 // 16)
 # The largest batch the form offers. A step's memory grows with its batch (measured, bf16 on a CPU): 1,024
 # digits take 64 MB, 8,192 take 340 MB, 60,000 (a crafted record) about 2.5 GB on a server of 2.7 GB.
 MAX_RUN_BATCH = 1_024
+
+
+def largest_batch(arch: Architecture) -> int:
+    """The largest batch a run of network `arch` may take: a step's memory goes by its batch times the numbers
+    one digit's forward pass makes, so a network bigger than the tutorial's takes fewer digits a step."""
+    return max(1, min(MAX_RUN_BATCH, MAX_RUN_BATCH * TUTORIAL.values // arch.values))
+
+
+def refusal(config: TrainConfig, arch: Architecture) -> str | None:
+    """Why a run of `config` on network `arch` is too large for a shared server, or None."""
+    if config.batch_size > (most := largest_batch(arch)):
+        network = "one" if arch == TUTORIAL else "this network's"
+        return (
+            f"A batch of {config.batch_size:,} digits would take more memory than a shared server gives {network} "
+            f"run: at most {most:,}."
+        )
+    if (steps := run_steps(config)) > MAX_RUN_STEPS:
+        return (
+            f"That run would take {steps:,} SGD steps; a shared server trains at most {MAX_RUN_STEPS:,} in one "
+            "run (30 epochs of 60,000 digits at batch 16): choose a larger batch, fewer epochs or fewer images."
+        )
+    return None
 
 
 def run_steps(config: TrainConfig) -> int:

@@ -25,7 +25,7 @@ from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
 from lenet.network.model import MAX_WEIGHT, Net, within_bounds
 from lenet.service.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.service.runs import TrainingRun
-from lenet.service.slots import MAX_RUN_BATCH, MAX_RUN_STEPS, SLOTS, RunSlots, run_steps
+from lenet.service.slots import SLOTS, RunSlots, refusal
 from lenet.service.training_thread import OWNER_GRACE_S, Absence, train_in_background
 from lenet.store.checkpoint import Checkpoint, checkpoint_bytes, pretrained, read_checkpoint
 from lenet.store.records import EpochRecord
@@ -36,6 +36,11 @@ from lenet.training.snapshots import probe
 
 MAX_FILE_NAME = 80  # characters of an uploaded file's name that its model's origin keeps
 UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
+
+
+def undo_kept(arch: Architecture) -> int:
+    """Lessons of network `arch` that can be undone: 5 of the tutorial's, 1 of a big network (6 MB a copy)."""
+    return max(1, min(UNDO_LESSONS, UNDO_LESSONS * TUTORIAL.parameter_count // arch.parameter_count))
 
 
 class Refused(RuntimeError):
@@ -115,7 +120,7 @@ class Workspace:
         """The weights `run` started from, bit for bit: its start seed's, or the pretrained ones."""
         if run.init_seed is not None:
             return cls.from_random_init(run.init_seed, run.architecture)
-        if run.start == FROM_PRETRAINED:
+        if run.start == FROM_PRETRAINED and run.architecture == TUTORIAL:
             return cls.from_checkpoint(pretrained(), "pretrained")
         raise Refused(
             f"{run.label} started from {run.start}: only a run from scratch or from the pretrained weights "
@@ -189,7 +194,7 @@ class Workspace:
             )
         if self.lessons == self._lessons_before_run:
             self.tested_before_lessons = lesson.tested[0]
-        self._before_lessons = [(before, lesson.tested[0]), *self._before_lessons][:UNDO_LESSONS]
+        self._before_lessons = [(before, lesson.tested[0]), *self._before_lessons][: undo_kept(self.model.arch)]
         self.lessons += 1
         self.tested_after_lessons = lesson.tested[1]
         self.publish()
@@ -249,16 +254,8 @@ class Workspace:
         `note` says what is special about its data, in its record."""
         if self.training:
             raise Busy("A run is already going: stop it first.")
-        if config.batch_size > MAX_RUN_BATCH:
-            raise Refused(
-                f"A batch of {config.batch_size:,} digits would take more memory than a shared server gives one "
-                f"run: at most {MAX_RUN_BATCH:,}."
-            )
-        if (steps := run_steps(config)) > MAX_RUN_STEPS:
-            raise Refused(
-                f"That run would take {steps:,} SGD steps; a shared server trains at most {MAX_RUN_STEPS:,} in one "
-                "run (30 epochs of 60,000 digits at batch 16): choose a larger batch, fewer epochs or fewer images."
-            )
+        if why := refusal(config, self.model.arch):
+            raise Refused(why)
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
         momentum = None
         lessons = self.lessons - self._lessons_before_run

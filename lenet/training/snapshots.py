@@ -61,14 +61,19 @@ class Snapshot:
 
 def plan(total_steps: int, steps_per_epoch: int, limit: int = MAX_SNAPSHOTS) -> list[int]:
     """The steps to keep: 0 and the powers of two, and the epochs' ends, the run's last step among
-    them (thinned evenly when there are too many, the last always kept); at most `limit` in all."""
+    them (thinned evenly when there are too many, the last always kept); at most `limit` in all (for a
+    big network's few: evenly from the first step to the last)."""
     early = [0] + [2**k for k in range(total_steps.bit_length()) if 2**k < total_steps]
     ends = [step for step in range(steps_per_epoch, total_steps, steps_per_epoch) if step not in early]
     ends.append(total_steps)
     room = max(1, limit - len(early))
     if len(ends) > room:
         ends = [ends[round((i + 1) * len(ends) / room) - 1] for i in range(room)]
-    return sorted({*early, *ends})
+    steps = sorted({*early, *ends})
+    if len(steps) > limit:  # too few for even the early steps: spread over the run, the last one kept
+        steps = sorted({steps[round(i * (len(steps) - 1) / max(1, limit - 1))] for i in range(limit)} | {total_steps})
+        steps = steps[-limit:]
+    return steps
 
 
 def probe(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -137,7 +137,7 @@ def _refused(arch: Architecture, error: ArchitectureError) -> None:
         )
         return
     st.error(f"Too big for a shared server: {words}")
-    st.caption("Fewer fc1 units or channels, or pooling, make fc1's weight matrix smaller.")
+    st.caption("Fewer channels or units, or pooling (smaller maps), make a network smaller and cheaper.")
 
 
 def _use(arch: Architecture) -> None:

@@ -215,6 +215,8 @@ def sidebar_line() -> None:
     if problem is not None:
         st.caption(f"Your work is not saved on this server ({problem}): a reload starts afresh.")
         return
+    if (too_big := keeper().too_big(st.session_state.get(KEY, ""))) is not None:
+        st.caption(f"Your latest work could not be saved: {too_big}. A smaller network keeps less.")
     st.caption(
         f"Your work is kept for this browser for {KEEP_DAYS} days after your last visit: a reload or a "
         "restarted server gives it back. Nobody else's browser can reach it."

@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from lenet.explain.evidence import evidence, fool, nearest_training_digits, smallest_fooling_epsilon
-from lenet.explain.likeness import REPRESENTATIONS, RepresentationsUnavailable
+from lenet.explain.likeness import REPRESENTATIONS, RepresentationsUnavailable, searched
 from lenet.explain.whatif import KNOB, KNOBS, neutral, what_if
 from lenet.network.data import from_network_input, load_mnist, to_pixels
 from lenet.network.inference import OutputNotFinite, Reading
@@ -134,7 +134,7 @@ def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
     images = to_pixels(load_mnist().train_images[indices])
     agree = int((labels == reading.prediction).sum())
     st.markdown(
-        f"**It looks most like these**: the {NEIGHBOURS} training digits nearest to your drawing in the "
+        f"**It looks most like these**: the {NEIGHBOURS} training digits{among(model)} nearest to your drawing in the "
         f"{model.arch.fc2_units} numbers "
         "`fc2` passes on (the network's own summary of a digit, just before `fc3` turns it into ten scores), "
         f"nearest first. {agree} of them are {reading.prediction}s."
@@ -150,6 +150,12 @@ def what_it_finds_alike(ws: Workspace, model: Net, reading: Reading) -> None:
         ),
         unsafe_allow_html=True,
     )
+
+
+def among(model) -> str:
+    """ ", among the first 8,780" where a heavy network searches fewer than all 60,000 training digits."""
+    count = searched(model.arch)
+    return f" (among the first {count:,}: a network this heavy reads no more)" if count < 60_000 else ""
 
 
 def _waiting_for_alike(model: Net) -> None:
