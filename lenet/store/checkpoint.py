@@ -205,7 +205,9 @@ def _check_weights(state: dict, arch: Architecture) -> None:
             raise CheckpointError(f"{name} is not a plain tensor of numbers ({kind})")
         if tuple(tensor.shape) != expected[name]:
             raise CheckpointError(f"{name} has shape {tuple(tensor.shape)}, its network needs {expected[name]}")
-        if tensor.dtype not in WEIGHT_TYPES or not torch.isfinite(tensor).all():
+        if tensor.dtype not in WEIGHT_TYPES:
+            raise CheckpointError(f"{name} holds {str(tensor.dtype).removeprefix('torch.')} values; weights are floats")
+        if not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name} holds values that are not finite numbers")
         if (largest := tensor.abs().max().item()) > MAX_WEIGHT:
             raise CheckpointError(f"{name} holds a weight of {largest:.3g}; weights above {MAX_WEIGHT:g} can overflow")
