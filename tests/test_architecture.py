@@ -249,6 +249,7 @@ def test_a_big_network_costs_a_shared_server_no_more_than_its_bounds():
     assert "at most 122" in refusal(preset("fast", batch_size=128), biggest)
     assert refusal(preset("fast", batch_size=64), biggest) is None
     assert searched(TUTORIAL) == 60_000 and searched(biggest) == 8_785
+    assert searched(Architecture(fc2_units=512)) == 9_843  # its codes stay within the tutorial's 5 MB
     assert undo_kept(TUTORIAL) == 5 and undo_kept(biggest) == 1
     assert plan(78, 78, most_snapshots(biggest)) == [78] and plan(780, 78, 3) == [0, 32, 780]
     assert Architecture(kernel_size=5, fc1_inputs=400) == Architecture(kernel_size=5)  # pinned to what it follows

@@ -32,11 +32,13 @@ SEARCH_CHUNK = 10_000  # codes turned back into floats at a time while searching
 
 LOOK_ALIKE_WORK = 60_000 * 1_200_000  # multiply-adds the job may spend on one set of weights: all 60,000
 # training digits for the tutorial's network (4 times its own cost), fewer for a heavier one
+LOOK_ALIKE_BYTES = 60_000 * 84  # the codes kept per set of weights: 5 MB, as the tutorial's fc2 makes them
 
 
 def searched(arch: Architecture) -> int:
-    """How many training digits (the first ones) the look-alikes are found among for network `arch`."""
-    return min(60_000, LOOK_ALIKE_WORK // arch.multiply_adds)
+    """How many training digits (the first ones) the look-alikes are found among for network `arch`: all of
+    them unless its arithmetic or its fc2's width would cost more than the tutorial's allowance."""
+    return min(60_000, LOOK_ALIKE_WORK // arch.multiply_adds, LOOK_ALIKE_BYTES // arch.fc2_units)
 
 
 class RepresentationsUnavailable(RuntimeError):
