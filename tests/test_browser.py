@@ -1134,23 +1134,32 @@ def learner_rows(store: Path, secret: str) -> int:
 
 
 def watched_sketch_pad(context, server: Server, problems: list[str]):
-    """A new page of `context` on the Sketch pad, its console errors and failed requests into `problems`."""
+    """A new page of `context` on the Sketch pad, its console errors and failed requests into `problems`;
+    and its requests in flight, to settle before it is closed."""
     page = context.new_page()
-    watch(page, problems)
+    requests = watch(page, problems)
     page.goto(f"{server.url}/Sketch_pad")
     wait_idle(page, "Sketch pad")
-    return page
+    return page, requests
 
 
-def assert_work_back(page, url: str, navigate: bool = True) -> None:
+def close_settled(page, requests: Requests) -> None:
+    """Close `page` once no request is in flight: a lazy script aborted by the close is not the app's failure."""
+    requests.settle()
+    page.close()
+
+
+def assert_work_back(page, url: str, requests: Requests, navigate: bool = True) -> None:
     """The run, the digits and the drawing of `test_a_learners_work_survives_...`, on their pages."""
     if navigate:
+        requests.settle()  # a navigation would abort the last page's lazy scripts
         page.goto(f"{url}/Train")
     wait_idle(page, "Train")
     page.get_by_text(re.compile(r"^Welcome back: your model, 1 run, 10 digits and your drawing are back\. "
                                 r"Your model: random init \+ 1 epoch here\.")).wait_for()  # fmt: skip
     playwright_api.expect(page.get_by_test_id("run-settings").locator("thead")).to_contain_text("run 1")
     assert page.get_by_test_id("stSidebar").get_by_text("Source: random init + 1 epoch here").is_visible()
+    requests.settle()  # the Train page's lazy scripts arrive before the page changes
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
     wait_idle(page, "Sketch pad")
     playwright_api.expect(page.get_by_test_id("prediction")).to_be_visible(timeout=30_000)  # the drawing, read
@@ -1162,23 +1171,25 @@ def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_
     try:
         first = browser.new_context(viewport={"width": 1400, "height": 1600})
         problems: list[str] = []
-        page = watched_sketch_pad(first, server, problems)
+        page, requests = watched_sketch_pad(first, server, problems)
         draw_digit(page, DIGITS["7"])
         for i in range(1, 11):
             page.wait_for_selector(IDLE)
             page.get_by_role("button", name="Add to my digits").click()
             page.get_by_text(re.compile(rf"^#{i}: a 7")).wait_for(timeout=30_000)
+        requests.settle()
         train_from_scratch(page, server, start_seed=3)
         (cookie,) = [c for c in first.cookies() if c["name"] == "lenet_learner"]
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie["value"]) and cookie["sameSite"] == "Strict"
         assert server.url not in cookie["value"] and cookie["value"] not in page.url  # never in the address
         page.wait_for_timeout(3_000)  # the keeper writes every 2 s
+        requests.settle()  # the Train page's lazy scripts: F5 would abort them
         page.reload()  # F5
-        assert_work_back(page, server.url, navigate=False)
+        assert_work_back(page, server.url, requests, navigate=False)
         tab = first.new_page()  # a new tab of the same browser: the same work
-        watch(tab, problems)
-        assert_work_back(tab, server.url)
-        tab.close()
+        tab_requests = watch(tab, problems)
+        assert_work_back(tab, server.url, tab_requests)
+        close_settled(tab, tab_requests)
 
         other = browser.new_context()  # another browser, the same address: a fresh session
         stranger = other.new_page()
@@ -1197,14 +1208,14 @@ def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_
         other.close()
 
         assert not problems, "\n".join(problems)
-        page.close()  # a page left open would count its reconnection attempts as failures
+        close_settled(page, requests)  # a page left open would count its reconnection attempts as failures
         assert_clean_log(server.stop())
         server = Server(tmp_path)  # a restarted server, the same store, the same browser
         page = first.new_page()
-        watch(page, problems)
-        assert_work_back(page, server.url)
+        requests = watch(page, problems)
+        assert_work_back(page, server.url, requests)
 
-        other_tab = watched_sketch_pad(first, server, problems)  # the same work, in a second tab
+        other_tab, other_requests = watched_sketch_pad(first, server, problems)  # the same work, in a second tab
         other_tab.get_by_text(re.compile(r"^#10: a 7")).wait_for()
         page.get_by_role("button", name="Forget me").click()
         page.get_by_text("Forgotten: this server keeps nothing of your work now.").wait_for()
@@ -1214,12 +1225,14 @@ def test_a_learners_work_survives_a_reload_and_a_restarted_server_and_is_theirs_
         other_tab.get_by_text("Forgotten in another tab: this server keeps nothing of your work now.").wait_for()
         other_tab.wait_for_timeout(3_000)  # the keeper's round: it writes nothing back
         assert learner_rows(server.store, cookie["value"]) == 0
-        other_tab.close()
+        close_settled(other_tab, other_requests)
         (renewed,) = [c for c in first.cookies() if c["name"] == "lenet_learner"]
         assert renewed["value"] != cookie["value"]
+        requests.settle()
         page.reload()
         wait_idle(page, "Sketch pad")
         assert page.get_by_text(re.compile(r"^#1: a 7")).count() == 0 and page.get_by_text("Welcome back").count() == 0
+        requests.settle()
         first.close()
         assert not problems, "\n".join(problems)
     finally:
@@ -1234,13 +1247,14 @@ def test_a_store_that_cannot_be_used_leaves_the_app_working_and_says_so(browser,
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         problems: list[str] = []
-        page = watched_sketch_pad(context, server, problems)
+        page, requests = watched_sketch_pad(context, server, problems)
         page.get_by_test_id("stSidebar").get_by_text(
             re.compile(r"^Your work is not saved on this server \(the store learners.sqlite cannot be used: "
                        r"the file is not a store this app can read")).wait_for()  # fmt: skip
         assert page.get_by_role("button", name="Forget me").count() == 0
         draw_digit(page, DIGITS["7"])
         playwright_api.expect(page.get_by_test_id("prediction")).to_have_text("7", timeout=30_000)
+        requests.settle()
         context.close()
         assert not problems, "\n".join(problems)
         assert (store / "learners.sqlite").read_bytes() == b"not a database at all" * 100  # left as it was

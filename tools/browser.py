@@ -101,8 +101,9 @@ def assert_clean_log(log: str) -> None:
     assert not problems, "server log:\n" + log
 
 
-def watch(page, problems: list[str], name: str = "", strict: bool = True) -> None:
-    """Collect console errors, page errors and failed requests of `page` into `problems`.
+def watch(page, problems: list[str], name: str = "", strict: bool = True) -> "Requests":
+    """Collect console errors, page errors and failed requests of `page` into `problems`; returns its
+    requests in flight, to settle before the page is closed (closing aborts a lazy script on its way).
 
     `strict` also counts HTTP error responses and requests aborted by a navigation; the load test,
     which moves on before lazy scripts arrive, is not strict.
@@ -126,6 +127,7 @@ def watch(page, problems: list[str], name: str = "", strict: bool = True) -> Non
         page.on("response", on_response)
     page.on("requestfailed", on_request_failed)
     page.on("pageerror", lambda error: problems.append(f"{prefix}page error: {error}"))
+    return Requests(page)
 
 
 def wait_idle(page, title: str) -> None:
