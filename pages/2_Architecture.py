@@ -4,12 +4,12 @@ import streamlit as st
 
 from lenet.network.anatomy import forward_table, parameter_table, walkthrough
 from lenet.network.model import parameter_count
-from lenet.ui import editor, flow, forward_view, frame, html, path, pictures, timemachine
+from lenet.ui import editor, flow, forward_view, frame, html, path, pictures, timemachine, words
 
 ws = frame.page("Architecture", "🧩")
 st.title("Architecture")
 st.caption(
-    f"{ws.model.arch.name[0].upper()}{ws.model.arch.name[1:]}, layer by layer, with your model's weights at the time "
+    f"{words.sentence(ws.model.arch.name)}, layer by layer, with your model's weights at the time "
     "machine's step; below, build your own."
 )
 moment = timemachine.choose(ws)
@@ -51,7 +51,7 @@ st.caption(
 )
 editor.editor(ws)
 st.subheader("Parameters")
-st.table([{**row, "count": f"{row['count']:,}"} for row in parameter_table(model)], hide_index=True)
+st.table(editor.readable(parameter_table(model), "count"), hide_index=True)
 st.markdown(f"**{parameter_count(model):,} parameters in all**: the weights and biases that training changes.")
 
 st.subheader("Filters")

@@ -67,8 +67,13 @@ def drawing_and_reading() -> None:
                 maps = reading.feature_maps
                 act = model.arch.activation
                 for layer, columns, cell_px, caption in [
-                    ("conv1", 6, 3, f"conv1 + {act}: {_maps(maps['conv1'])}, white where a filter responds most"),
-                    ("conv2", 8, 5, f"conv2 + {act}: {_maps(maps['conv2'])}"),
+                    (
+                        "conv1",
+                        6,
+                        3,
+                        f"conv1 + {act}: {words.maps(maps['conv1'].shape)}, white where a filter responds most",
+                    ),
+                    ("conv2", 8, 5, f"conv2 + {act}: {words.maps(maps['conv2'].shape)}"),
                 ]:
                     shown = pictures.picture(maps[layer], columns=columns, diverging=False, cell_px=cell_px)
                     st.image(pictures.data_url(shown), caption=caption)
@@ -89,11 +94,6 @@ def drawing_and_reading() -> None:
         why.panels(ws, moment, reading)
     myhand.your_digits(ws, model, reading, past=moment.in_past)
     path.next_step(ws)
-
-
-def _maps(maps) -> str:
-    count, rows, cols = maps.shape
-    return f"{count} map{'s' * (count != 1)} of {rows} x {cols}"
 
 
 def _verdict(moment: timemachine.Moment) -> str:

@@ -30,9 +30,9 @@ FOLLOWS, PINNED = "follows the flatten", "pinned to a number"
 USE_SEED = 0
 
 
-def readable(rows: list[dict]) -> list[dict]:
-    """forward()'s table with its parameter counts as a person reads them: 69,240."""
-    return [{**row, "parameters": f"{row['parameters']:,}"} for row in rows]
+def readable(rows: list[dict], column: str = "parameters") -> list[dict]:
+    """A table with its counts in `column` as a person reads them: 69,240."""
+    return [{**row, column: f"{row[column]:,}"} for row in rows]
 
 
 def _set(values: dict) -> Callable[[], None]:

@@ -18,7 +18,7 @@ from lenet import arithmetic
 from lenet.network.data import MNIST_MEAN, MNIST_STD, PAD, load_mnist, to_network_input
 from lenet.network.preprocess import NotADigit, prepare
 from lenet.network.strokes import BRUSH_PX, drawn
-from lenet.ui import canvas, unit_html
+from lenet.ui import canvas, session, unit_html
 from lenet.ui.flow import Flow, Stage, layout, png
 
 HERE = Path(__file__).parent
@@ -39,8 +39,12 @@ def digit() -> tuple[torch.Tensor, torch.Tensor, str]:
     drawing = canvas.kept()
     choices = ["Your drawing", "A test digit"]
     if drawing is not None and st.radio("Digit", choices, horizontal=True, key="forward_digit") == choices[0]:
-        try:
-            ink, x = prepare(drawn(drawing.strokes, BRUSH_PX), min_extent_px=2 * BRUSH_PX)
+        try:  # once per drawing, not on every pick
+
+            def prepared() -> tuple[torch.Tensor, torch.Tensor]:
+                return prepare(drawn(drawing.strokes, BRUSH_PX), min_extent_px=2 * BRUSH_PX)
+
+            ink, x = session.last("forward_drawing", drawing, prepared)
             return x, ink, "Your drawing from the Sketch pad, as the network sees it."
         except NotADigit as error:
             st.info(f"{error} A test digit instead:")

@@ -38,3 +38,14 @@ def status_line(ws) -> str:  # a Workspace: this module imports neither torch no
 
 def _count(n: int, unit: str) -> str:
     return f"{n:,} {unit}" + ("" if n == 1 else "s")
+
+
+def sentence(text: str) -> str:
+    """`text` with a capital first letter, to begin a sentence: "The tutorial's network"."""
+    return text[:1].upper() + text[1:]
+
+
+def maps(shape: tuple[int, int, int]) -> str:
+    """(6, 30, 30) -> "6 maps of 30 x 30"."""
+    count, rows, cols = shape
+    return f"{count} map{'s' * (count != 1)} of {rows} x {cols}"
