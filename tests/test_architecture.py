@@ -240,7 +240,8 @@ def test_a_big_network_costs_a_shared_server_no_more_than_its_bounds():
     """The hostile visitor's findings: batches, readings, look-alikes, snapshots and undo follow the network."""
     from lenet.explain.likeness import searched
     from lenet.service.slots import largest_batch, refusal
-    from lenet.service.workspace import Refused, Workspace, undo_kept
+    from lenet.service.undo import undo_kept
+    from lenet.service.workspace import Refused, Workspace
     from lenet.training.snapshots import plan
 
     biggest = Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512)

@@ -103,13 +103,11 @@ def _percent(accuracy: float | None) -> str:
     return f"{accuracy:.2%}" if accuracy is not None else "-"
 
 
-def start_description(
-    origin: str, init_seed: int | None, after: TrainingRun | None, lessons: int, note: str = ""
-) -> str:
+def start_description(origin: str, init_seed: int | None, after: str | None, lessons: int, note: str = "") -> str:
     """Where a run's weights come from, as its record says it: "from scratch, start seed 3", "where
     run 2 ended, then 1 lesson"...; `note` says what is special about its data. Cut to fit a record."""
-    if after is not None:
-        start = f"where {after.label} ended"
+    if after is not None:  # the label of the run whose end these weights are
+        start = f"where {after} ended"
     elif origin == "random init":
         start = f"from scratch, start seed {init_seed}" if init_seed is not None else "from scratch"
     else:

@@ -2,7 +2,8 @@
 
 The parts: `model` (a checkpoint: the weights, their history, the runs), `workspace` (which model it
 is, the lessons), a `snapshot/<run>/<step>` per snapshot the time machine keeps, an `undo/<i>` per
-lesson that can be undone, `digits` (a digit set), `drawing` (the pad's strokes) and `place` (where
+lesson that can be undone, `replaced` (the model a reset or a new network replaced: weights and history,
+its facts in `workspace`), `digits` (a digit set), `drawing` (the pad's strokes) and `place` (where
 the learner stood). A store file may have been changed by anyone with the disk, so a part that does
 not read back is dropped, never trusted: the rest comes back.
 """
@@ -17,26 +18,27 @@ import torch
 
 from lenet.network.architecture import Architecture
 from lenet.network.handwriting import DigitSet, DigitSetError
-from lenet.network.strokes import NotADigit, Strokes, checked
+from lenet.network.strokes import NotADigit, Strokes
 from lenet.service.keeper import Written
 from lenet.service.runlog import SNAPSHOT_RUNS, RunLog
-from lenet.service.workspace import UNDO_LESSONS, Workspace
+from lenet.service.saved_facts import (
+    REPLACED,
+    SavedWorkError,
+    checked_facts,
+    read_drawing,
+    read_facts,
+    read_place,
+)
+from lenet.service.undo import UNDO_LESSONS, Replaced
+from lenet.service.workspace import Workspace
 from lenet.store.checkpoint import CheckpointError, checkpoint_bytes, pretrained, read_checkpoint, weights_bytes
-from lenet.store.records import MAX_HISTORY, RunState
-from lenet.text import is_clean
+from lenet.store.records import RunState
 from lenet.training.snapshots import Snapshot, most_snapshots
 
 MODEL, WORKSPACE, DIGITS, DRAWING, PLACE = "model", "workspace", "digits", "drawing", "place"
 SNAPSHOT = re.compile(r"snapshot/([0-9a-f]{12})/([0-9]{1,9})")
 UNDO = re.compile(r"undo/([0-9])")
-MAX_JSON_BYTES = 16 * 1024  # the workspace's facts and the place: under 1 KB as the app writes them
-MAX_DRAWING_BYTES = 128 * 1024  # 5,000 points as JSON: under 40 KB
-MAX_ORIGIN = 120
 INTERRUPTED = "The server stopped while this run trained: it came back stopped, with the weights and losses saved then."
-
-
-class SavedWorkError(ValueError):
-    """A part does not read back as what the app writes."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,18 @@ def model_part(ws: Workspace) -> bytes:
 
 def workspace_part(ws: Workspace) -> bytes:
     facts = {"origin": ws.origin, "init_seed": ws.init_seed, "inherited": ws.inherited_epochs, **ws.facts()}
+    if (old := ws.replaced) is not None:  # its weights and history are the `replaced` part
+        facts[REPLACED] = {
+            "origin": old.origin,
+            "init_seed": old.init_seed,
+            "inherited": old.inherited_epochs,
+            **old.facts,
+        }
     return json.dumps(facts).encode()
+
+
+def replaced_part(old: Replaced) -> bytes:
+    return checkpoint_bytes(old.model(), history=old.history)
 
 
 def snapshot_part(snapshot: Snapshot) -> bytes:
@@ -100,6 +113,8 @@ def changes(
     }
     if extras.drawing:
         wanted[DRAWING] = (id(extras.drawing), lambda: drawing_part(extras.drawing))
+    if ws.replaced is not None:
+        wanted[REPLACED] = (id(ws.replaced), lambda: replaced_part(ws.replaced))
     for i, weights in enumerate(ws.undo_weights()):
         wanted[f"undo/{i}"] = (id(weights), lambda weights=weights: undo_part(weights, ws.model.arch))
     for run in list(ws.runs)[-SNAPSHOT_RUNS:]:
@@ -110,7 +125,7 @@ def changes(
                 wanted[name] = (name, lambda snapshot=snapshot: snapshot_part(snapshot))
     if ws.training and now - kept.model_written_at < training_every_s:
         wanted.pop(MODEL)  # its weights change every chunk: written now and then
-    if ws.origin == "pretrained" and not len(ws.runs) and not ws.lessons:
+    if ws.origin == "pretrained" and not len(ws.runs) and not ws.lessons and ws.replaced is None:
         del wanted[MODEL], wanted[WORKSPACE]  # the weights every learner starts from: 0.33 MB a visitor spared
     diff: dict[str, bytes | None] = {}
     tokens: dict[str, object] = {}
@@ -147,7 +162,7 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
             return None
 
     checkpoint = read(MODEL, read_checkpoint, CheckpointError)
-    facts = read(WORKSPACE, _facts) if checkpoint is not None else None
+    facts = read(WORKSPACE, read_facts) if checkpoint is not None else None
     ws = Workspace.from_checkpoint(checkpoint or pretrained(), facts["origin"] if facts else "pretrained")
     if facts:
         ws.init_seed = facts["init_seed"]
@@ -163,6 +178,10 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
     ]
     if facts:
         ws.resume(facts, [weights for weights in undo if weights is not None])
+    if facts and REPLACED in facts:
+        ws.replaced = read(REPLACED, lambda raw: _replaced(raw, facts[REPLACED]), CheckpointError)
+    elif REPLACED in parts:
+        dropped.append(REPLACED)  # without the facts that say what it is
     if (digits := read(DIGITS, DigitSet.from_npz, DigitSetError)) is not None:
         ws.digits = digits
     extras = restore_extras(parts, dropped)
@@ -172,7 +191,7 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
 
 def restore_extras(parts: Mapping[str, bytes], dropped: list[str] | None = None) -> Extras:
     """The drawing and the place alone (a new tab of a learner whose workspace is still in memory)."""
-    read = {DRAWING: (_drawing, NotADigit), PLACE: (_place, SavedWorkError)}
+    read = {DRAWING: (read_drawing, NotADigit), PLACE: (read_place, SavedWorkError)}
     found = {}
     for name, (reader, error) in read.items():
         try:
@@ -184,8 +203,19 @@ def restore_extras(parts: Mapping[str, bytes], dropped: list[str] | None = None)
     return Extras(found[DRAWING] or None, found[PLACE] or ())
 
 
+def _replaced(raw: bytes, facts: dict) -> Replaced:
+    checkpoint = read_checkpoint(raw)
+    weights = {name: tensor.float() for name, tensor in checkpoint.weights.items()}
+    facts = checked_facts(dict(facts) if isinstance(facts, dict) else facts, nested=True)
+    origin, init_seed, inherited = facts.pop("origin"), facts.pop("init_seed"), facts.pop("inherited")
+    inherited = min(inherited, len(checkpoint.history))
+    return Replaced(weights, checkpoint.architecture, origin, init_seed, inherited, checkpoint.history, facts)
+
+
 def _known(name: str) -> bool:
-    return name in (MODEL, WORKSPACE, DIGITS, DRAWING, PLACE) or bool(SNAPSHOT.fullmatch(name) or UNDO.fullmatch(name))
+    return name in (MODEL, WORKSPACE, DIGITS, DRAWING, PLACE, REPLACED) or bool(
+        SNAPSHOT.fullmatch(name) or UNDO.fullmatch(name)
+    )
 
 
 def _attach_snapshots(runs: RunLog, parts: Mapping[str, bytes], dropped: list[str]) -> None:
@@ -217,71 +247,3 @@ def _weights(raw: bytes, arch: Architecture) -> dict[str, torch.Tensor]:
     if checkpoint.architecture != arch:
         raise CheckpointError(f"weights of {checkpoint.architecture.name}, not of {arch.name}")
     return {k: v.float() for k, v in checkpoint.weights.items()}
-
-
-def _json(raw: bytes, most: int) -> object:
-    if len(raw) > most:
-        raise SavedWorkError(f"larger than {most:,} bytes")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise SavedWorkError(f"not JSON ({type(error).__name__})") from None
-
-
-def _whole(value: object, low: int, high: int) -> bool:
-    return type(value) is int and low <= value <= high
-
-
-def _share(value: object) -> bool:
-    return type(value) is float and 0.0 <= value <= 1.0  # NaN fails both comparisons
-
-
-def _facts(raw: bytes) -> dict:
-    facts = _json(raw, MAX_JSON_BYTES)
-    keys = {
-        "origin",
-        "init_seed",
-        "inherited",
-        "lessons",
-        "before_run",
-        "undo_tested",
-        "after",
-        "before",
-        "partial_steps",
-    }
-    if not isinstance(facts, dict) or set(facts) != keys:
-        raise SavedWorkError("not the workspace's facts")
-    undo = facts["undo_tested"]
-    if not (
-        is_clean(facts["origin"], MAX_ORIGIN)
-        and (facts["init_seed"] is None or _whole(facts["init_seed"], 0, 2**31 - 1))
-        and _whole(facts["inherited"], 0, MAX_HISTORY)
-        and _whole(facts["lessons"], 0, 10**6)
-        and _whole(facts["before_run"], 0, facts["lessons"])
-        and _whole(facts["partial_steps"], 0, 10**9)
-        and isinstance(undo, list)
-        and len(undo) <= UNDO_LESSONS
-        and all(map(_share, undo))
-        and all(facts[key] is None or _share(facts[key]) for key in ("after", "before"))
-    ):
-        raise SavedWorkError("the workspace's facts are out of their bounds")
-    return facts
-
-
-def _drawing(raw: bytes) -> Strokes:
-    return checked(_json(raw, MAX_DRAWING_BYTES))
-
-
-def _place(raw: bytes) -> tuple[tuple[str, object], ...]:
-    """Plain values by short names: the page checks each one it uses."""
-    place = _json(raw, MAX_JSON_BYTES)
-    if not isinstance(place, dict) or len(place) > 16 or not all(is_clean(key, 32) for key in place):
-        raise SavedWorkError("not a place")
-    plain = (str, int, float, bool, type(None))
-    for value in place.values():
-        if not (
-            type(value) in plain
-            or (isinstance(value, list) and len(value) <= 16 and all(type(item) in plain for item in value))
-        ):
-            raise SavedWorkError("a place holds only plain values")
-    return tuple(sorted(place.items()))

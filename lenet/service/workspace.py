@@ -20,13 +20,13 @@ import torch
 from lenet.explain.evidence import Lesson, sgd_step
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import Mnist, load_mnist
-from lenet.network.evaluate import misclassified
 from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
 from lenet.network.model import MAX_WEIGHT, Net, within_bounds
 from lenet.service.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.service.runs import TrainingRun
 from lenet.service.slots import SLOTS, RunSlots, refusal
 from lenet.service.training_thread import OWNER_GRACE_S, Absence, train_in_background
+from lenet.service.undo import UNDO_LESSONS, Replaced, kept, undo_kept
 from lenet.store.checkpoint import Checkpoint, checkpoint_bytes, pretrained, read_checkpoint
 from lenet.store.records import EpochRecord
 from lenet.text import clean
@@ -35,12 +35,6 @@ from lenet.training.settings import TrainConfig
 from lenet.training.snapshots import probe
 
 MAX_FILE_NAME = 80  # characters of an uploaded file's name that its model's origin keeps
-UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
-
-
-def undo_kept(arch: Architecture) -> int:
-    """Lessons of network `arch` that can be undone: 5 of the tutorial's, 1 of a big network (6 MB a copy)."""
-    return max(1, min(UNDO_LESSONS, UNDO_LESSONS * TUTORIAL.parameter_count // arch.parameter_count))
 
 
 class Refused(RuntimeError):
@@ -81,6 +75,8 @@ class Workspace:
         self._past: list[EpochRecord] = list(history)  # records of the loaded weights and of runs that ended
         self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
         self.run: TrainingRun | None = None
+        self.ended: str | None = None  # the run whose end these weights are, when it is not `run` (a reload)
+        self.replaced: Replaced | None = None  # the model this one replaced, for `from_replaced`
         self.lessons = 0  # single SGD steps taught on the learner's own drawings
         self._lessons_before_run = 0  # of those, the ones taught before the last run started
         self._before_lessons: list[tuple[dict[str, torch.Tensor], float]] = []  # weights and accuracy before each
@@ -97,7 +93,7 @@ class Workspace:
         Streamlit drops a closed tab's session lazily, and a cycle of its objects waits for a full collection."""
         if self.absence.seconds(self.owner_alive()) < after_s or self.training:
             return False
-        self.model = self._published = self.run = None
+        self.model = self._published = self.run = self.replaced = None
         self._past, self._before_lessons, self.runs, self.digits = [], [], RunLog(), DigitSet()
         self._hand = (None, -1, None)  # it holds a model, and with it that model's look-alikes
         return True
@@ -132,11 +128,20 @@ class Workspace:
         """From an uploaded checkpoint file; a bad file raises `CheckpointError`."""
         return cls.from_checkpoint(read_checkpoint(raw), f"uploaded {clean(name, MAX_FILE_NAME)}")
 
+    @classmethod
+    def from_replaced(cls, old: Replaced) -> "Workspace":
+        """A replaced model back as it was, but for the lessons it could undo."""
+        ws = cls(old.model(), old.origin, list(old.history), init_seed=old.init_seed)
+        ws.inherited_epochs = old.inherited_epochs
+        ws.resume(old.facts, [])
+        return ws
+
     def replaced_by(self, other: "Workspace") -> "Workspace":
-        """`other`, to take this workspace's place (a reset, a loaded file); refused while a run trains."""
+        """`other`, to take this workspace's place (a reset, a loaded file), keeping this model as the one it
+        replaced; refused while a run trains."""
         if self.training:
             raise Busy("Stop the training run first: it is still changing this model.")
-        other.owner_alive, other.owner_grace_s = self.owner_alive, self.owner_grace_s
+        other.owner_alive, other.owner_grace_s, other.replaced = self.owner_alive, self.owner_grace_s, kept(self)
         self.runs.merge(other.runs)
         other.runs, other.digits = self.runs, self.digits
         return other
@@ -205,7 +210,8 @@ class Workspace:
         tested = [tested for _, tested in self._before_lessons]
         return {"lessons": self.lessons, "before_run": self._lessons_before_run, "undo_tested": tested,
                 "after": self.tested_after_lessons, "before": self.tested_before_lessons,
-                "partial_steps": self.partial_steps_here}  # fmt: skip
+                "partial_steps": self.partial_steps_here,
+                "ended": self.run.label if self.run is not None else self.ended}  # fmt: skip
 
     def undo_weights(self) -> list[dict[str, torch.Tensor]]:
         return [before for before, _ in self._before_lessons]
@@ -216,6 +222,7 @@ class Workspace:
         self.lessons, self._lessons_before_run = facts["lessons"], facts["before_run"]
         self.tested_after_lessons, self.tested_before_lessons = facts["after"], facts["before"]
         self._before_lessons = list(zip(undo, facts["undo_tested"], strict=False))[:UNDO_LESSONS]
+        self.ended = facts.get("ended")  # saved before it was kept: None
 
     @property
     def can_undo_lesson(self) -> bool:
@@ -240,13 +247,6 @@ class Workspace:
             self._hand = (model, self.digits.version, self.digits.read_by(model))
         return self._hand[2]
 
-    def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
-        """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""
-        if self.run is None or self.run.active or self.run.evaluation is None:
-            return []
-        mnist = load_mnist()
-        return misclassified(self.run.evaluation, mnist.test_images, mnist.test_labels, limit)
-
     def start(
         self, config: TrainConfig, data: Callable[[], Mnist] = load_mnist, slots: RunSlots = SLOTS, note: str = ""
     ) -> TrainingRun:
@@ -259,7 +259,8 @@ class Workspace:
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
         momentum = None
         lessons = self.lessons - self._lessons_before_run
-        start = start_description(self.origin, self.init_seed, self.run, lessons, note)
+        after = self.run.label if self.run is not None else self.ended
+        start = start_description(self.origin, self.init_seed, after, lessons, note)
         self._lessons_before_run = self.lessons
         self._before_lessons = []  # undoing a lesson after a run would undo the run as well
         self.tested_after_lessons = None

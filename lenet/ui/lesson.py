@@ -5,7 +5,8 @@ import torch
 
 from lenet.network.data import from_network_input
 from lenet.network.inference import Reading
-from lenet.service.workspace import UNDO_LESSONS, Refused, Workspace
+from lenet.service.undo import UNDO_LESSONS
+from lenet.service.workspace import Refused, Workspace
 from lenet.ui import html, pictures, session, words
 
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)

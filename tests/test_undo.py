@@ -1,0 +1,125 @@
+"""The model a reset, a loaded file or a new network replaced: brought back as it was, kept across a reload."""
+
+import hashlib
+import json
+
+import pytest
+import torch
+from fuzz import mutations
+from test_runs import trained
+from test_saved_work import keeper, same_weights
+
+from lenet.network.architecture import TUTORIAL, Architecture
+from lenet.network.model import Net
+from lenet.service.saved_work import Extras, restore
+from lenet.service.workspace import Busy, Workspace
+from lenet.store.checkpoint import checkpoint_bytes
+from lenet.training.settings import preset
+
+KEY = hashlib.sha256(b"a learner who presses reset").hexdigest()
+SMALL = Architecture(conv1_channels=4, conv2_channels=8, kernel_size=5, fc1_units=32, fc2_units=16)
+
+
+def taught(ws: Workspace) -> Workspace:
+    x = torch.zeros(1, 1, 32, 32)
+    x[..., 8:24, 15:17] = 1.0
+    ws.teach(x, 1, 0.05)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def replaced(mnist) -> Workspace:
+    """A trained and taught model, replaced by a fresh network of the learner's own."""
+    return taught(trained(Workspace.from_random_init(3))).replaced_by(Workspace.from_random_init(0, SMALL))
+
+
+def facts_but_undo(ws: Workspace) -> dict:
+    return {**ws.facts(), "undo_tested": None}
+
+
+def test_a_replaced_model_comes_back_as_it_was_and_the_one_it_replaced_is_kept_in_turn(mnist):
+    old = taught(trained(Workspace.from_random_init(3)))
+    seen = (old.origin, old.init_seed, old.inherited_epochs, old.history, old.last_accuracy, facts_but_undo(old))
+    new = old.replaced_by(Workspace.from_random_init(0, SMALL))
+    assert new.replaced is not None and new.replaced.arch == TUTORIAL and new.replaced.accuracy == old.last_accuracy
+    back = new.replaced_by(Workspace.from_replaced(new.replaced))
+    assert same_weights(back.inference_model(), old.inference_model())  # bit for bit
+    assert (back.origin, back.init_seed, back.inherited_epochs, back.history, back.last_accuracy) == seen[:5]
+    assert facts_but_undo(back) == seen[5] and not back.can_undo_lesson  # the lessons' undo stays behind
+    assert back.replaced.arch == SMALL and same_weights(back.replaced.model(), new.inference_model())  # a swap
+    assert [run.number for run in back.runs] == [1]  # the session's runs stay with whichever model it has
+    run = back.start(preset("fast", epochs=1, train_subset=1_280, device="cpu"))
+    run.thread.join(120)
+    assert (run.start, run.init_seed) == ("where run 1 ended, then 1 lesson", None)  # not "from scratch"
+    again = back.replaced_by(Workspace.from_random_init(1))
+    assert same_weights(again.replaced.model(), back.inference_model())  # one model kept, the latest replaced
+
+
+def test_nothing_is_replaced_while_a_run_trains_and_a_closed_session_lets_the_replaced_model_go(mnist):
+    ws = Workspace.from_random_init(0)
+    ws.start(preset("tutorial", epochs=3, device="cpu"))
+    with pytest.raises(Busy):
+        ws.replaced_by(Workspace.from_random_init(1))
+    ws.stop(wait=30)
+    new = ws.replaced_by(Workspace.from_random_init(1))
+    assert new.replaced is not None
+    new.owner_alive = lambda: False
+    assert new.release_if_abandoned(after_s=0.0) and new.replaced is None
+
+
+def test_after_a_reload_the_next_run_starts_where_the_last_one_ended(mnist, tmp_path):
+    ws = trained(Workspace.from_random_init(2))
+    saving = keeper(tmp_path)
+    saving.keep(KEY, ws, Extras())
+    saving.flush()
+    back = restore(saving.load(KEY)).workspace
+    assert back.run is None and back.ended == "run 1"
+    run = back.start(preset("fast", epochs=1, train_subset=1_280, device="cpu"))
+    run.thread.join(120)
+    assert (run.start, run.init_seed) == ("where run 1 ended", None)
+
+
+def test_the_replaced_model_comes_back_after_a_reload(replaced, tmp_path):
+    saving = keeper(tmp_path)
+    saving.keep(KEY, replaced, Extras())
+    saving.flush()
+    parts = saving.load(KEY)
+    back = restore(parts)
+    assert back.dropped == ()
+    kept, old = back.workspace.replaced, replaced.replaced
+    assert same_weights(kept.model(), old.model()) and kept.arch == TUTORIAL and back.workspace.model.arch == SMALL
+    assert (kept.origin, kept.init_seed, kept.inherited_epochs, kept.history, dict(kept.facts)) == (
+        old.origin,
+        old.init_seed,
+        old.inherited_epochs,
+        old.history,
+        dict(old.facts),
+    )
+    # a store written before models were kept: its facts read back, without a model to bring back
+    facts = json.loads(parts["workspace"])
+    del facts["replaced"], facts["ended"]
+    earlier = restore({**{k: v for k, v in parts.items() if k != "replaced"}, "workspace": json.dumps(facts).encode()})
+    assert earlier.dropped == () and earlier.workspace.replaced is None and earlier.workspace.lessons == 0
+
+
+def test_a_tampered_replaced_model_is_dropped_alone(replaced, tmp_path):
+    saving = keeper(tmp_path)
+    saving.keep(KEY, replaced, Extras())
+    saving.flush()
+    parts = saving.load(KEY)
+    facts = json.loads(parts["workspace"])
+    for trial in range(60):
+        cut = list(mutations(parts["replaced"], 3, seed=trial))[trial % 3]
+        back = restore({**parts, "replaced": cut})  # never raises
+        assert set(back.dropped) <= {"replaced"} and back.workspace.model.arch == SMALL
+    nested = facts["replaced"]
+    for change in ({"origin": 5}, {"ended": "run 0; drop"}, {"lessons": -1}, {"replaced": {}}, {"extra": 1}):
+        hostile = {**facts, "replaced": {**nested, **change}}
+        back = restore({**parts, "workspace": json.dumps(hostile).encode()})
+        assert back.dropped == ("replaced",) and back.workspace.replaced is None and back.workspace.lessons == 0
+    for wrong in (None, [], "x" * 100):
+        back = restore({**parts, "workspace": json.dumps({**facts, "replaced": wrong}).encode()})
+        assert back.dropped == ("replaced",) and back.workspace.replaced is None and back.workspace.lessons == 0
+    other = Net(Architecture(conv1_channels=2))
+    back = restore({**parts, "replaced": checkpoint_bytes(other)})  # another network's weights: they are its
+    assert back.dropped == () and back.workspace.replaced.arch == other.arch
