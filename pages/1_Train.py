@@ -10,7 +10,7 @@ from lenet.service.workspace import Refused, Workspace
 from lenet.store.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError
 from lenet.store.records import RunState
 from lenet.training import advice
-from lenet.ui import charts, compare, frame, myhand, path, pictures, remembered, session, words
+from lenet.ui import bring_back, charts, compare, frame, myhand, path, pictures, remembered, session, words
 from lenet.ui.settings_form import chosen_config, settings_form
 
 ws = frame.page("Train", "📉")
@@ -209,4 +209,5 @@ with st.expander("Reset the model"):
     if st.button("Reset", disabled=running):
         session.reset_workspace(to)
         st.rerun()
+bring_back.offer(ws, "train")
 path.next_step(ws)

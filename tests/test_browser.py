@@ -57,6 +57,9 @@ def server(tmp_path_factory):
     assert_clean_log(server.stop())
 
 
+REQUESTS: dict = {}  # the `page` fixture's page: its requests in flight
+
+
 @pytest.fixture
 def fresh_server(tmp_path):
     server = Server(tmp_path)
@@ -79,8 +82,9 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     problems: list[str] = []
-    watch(page, problems)
+    REQUESTS[page] = watch(page, problems)
     yield page
+    del REQUESTS[page]
     if getattr(request.node, "report_call", None) is not None and request.node.report_call.failed:
         SHOTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"\W+", "-", request.node.name)
@@ -239,7 +243,7 @@ def test_training_runs_on_across_pages_and_stops(server, page):
     assert page.get_by_text(re.compile(r"^training: epoch \d+/10")).is_visible()
     assert page.get_by_label("Epochs", exact=True).input_value() == "10"  # the settings outlived the visit elsewhere
 
-    page.get_by_role("button", name="Stop", exact=True).click()
+    stop_button(page).click()
     page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
     page.wait_for_selector(IDLE)
     assert page.get_by_role("button", name="Start", exact=True).is_enabled()
@@ -617,7 +621,7 @@ def test_a_checkpoint_offered_during_a_run_never_replaces_the_model(server, page
     with contextlib.suppress(playwright_api.Error):  # a disabled input may refuse the file outright
         uploader.set_input_files(good, timeout=5_000)
     page.wait_for_timeout(2_000)  # nothing must happen: no condition to wait for, so time for a wrong rerun
-    page.get_by_role("button", name="Stop", exact=True).click()
+    stop_button(page).click()
     page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
     page.wait_for_selector(IDLE)
     setting = page.get_by_test_id("stNumberInput").first
@@ -683,6 +687,11 @@ def test_the_model_downloads_as_a_checkpoint_that_loads(server, page, tmp_path):
     download.value.save_as(path)
     checkpoint = read_checkpoint(path.read_bytes())
     assert checkpoint.history[-1].test_accuracy >= 0.99  # the pretrained weights' own record
+
+
+def stop_button(page):
+    """The app's Stop, not Streamlit's own in the header while a script runs (both are named "Stop")."""
+    return page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True)
 
 
 def train_from_scratch(page, server, start_seed: int, batch_size: int | None = None) -> None:
@@ -1014,7 +1023,7 @@ def test_a_run_survives_a_dropped_connection(server, browser):
         print(f"\nconnection dropped for 8 s at step {before}; reconnected, the run at step {after} and going on")
         assert page.get_by_text(re.compile(r"^training: epoch")).is_visible()
         page.wait_for_selector(IDLE)  # after a reconnect the page may hold the old run's elements a moment
-        page.get_by_role("button", name="Stop", exact=True).first.click()
+        stop_button(page).first.click()
         page.get_by_text(re.compile(r"^stopped in epoch")).first.wait_for(timeout=30_000)
     finally:
         context.close()
@@ -1047,7 +1056,7 @@ def test_two_learners_take_turns_and_each_page_says_so(server, browser):
         first.get_by_text(re.compile(r"^training: epoch")).wait_for(timeout=60_000)  # and its turn comes again
     finally:
         for page in pages:
-            stop = page.get_by_role("button", name="Stop", exact=True)
+            stop = stop_button(page)
             if stop.is_enabled():
                 stop.click()
             page.get_by_text(re.compile(r"^stopped in epoch")).wait_for(timeout=30_000)
@@ -1157,7 +1166,7 @@ def assert_work_back(page, url: str, requests: Requests, navigate: bool = True) 
     wait_idle(page, "Train")
     page.get_by_text(re.compile(r"^Welcome back: your model, 1 run, 10 digits and your drawing are back\. "
                                 r"Your model: random init \+ 1 epoch here\.")).wait_for()  # fmt: skip
-    playwright_api.expect(page.get_by_test_id("run-settings").locator("thead")).to_contain_text("run 1")
+    playwright_api.expect(page.get_by_test_id("run-settings").locator("thead")).to_contain_text("run 1", timeout=30_000)
     assert page.get_by_test_id("stSidebar").get_by_text("Source: random init + 1 epoch here").is_visible()
     requests.settle()  # the Train page's lazy scripts arrive before the page changes
     page.get_by_test_id("stSidebarNav").get_by_text("Sketch pad", exact=True).click()
@@ -1412,3 +1421,21 @@ def test_build_your_own_lenet_meets_the_real_error_then_trains_reads_and_compare
     assert compared["Parameters"] == ["81,194", "136,586"]
     traces = chart_with(page, "run 1: network the tutorial's network: loss")
     assert "run 2: network kernel 5, padding 2: loss" in traces  # overlaid on one chart, named by what differs
+    # the trained model the new network replaced is one click away, and the other one after it, after a reload
+    offer = page.locator(".st-key-bring-back-train")
+    playwright_api.expect(offer).to_contain_text(
+        re.compile(r"random init \+ 1 epoch here; the tutorial's network \(81,194 parameters\); [0-9.]+% right on")
+    )
+    offer.get_by_role("button", name="↩ Bring it back").click()
+    page.get_by_text(re.compile(r"^Your model is back: random init \+ 1 epoch here; the tutorial's")).wait_for()
+    page.wait_for_selector(IDLE)
+    assert page.get_by_test_id("stSidebar").get_by_text("Network:").count() == 0  # the tutorial's again
+    playwright_api.expect(offer).to_contain_text("random init + 1 epoch here; kernel 5, padding 2 (136,586 parameters)")
+    page.wait_for_timeout(3_000)  # the keeper writes every 2 s
+    REQUESTS[page].settle()  # F5 would abort the page's lazy scripts
+    page.reload()
+    wait_idle(page, "Train")
+    playwright_api.expect(offer).to_contain_text("kernel 5, padding 2 (136,586 parameters)", timeout=30_000)
+    offer.get_by_role("button", name="↩ Bring it back").wait_for()
+    page.wait_for_selector(IDLE)
+    screenshot(page, "bring-back", offer)

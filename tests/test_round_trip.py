@@ -157,3 +157,29 @@ def test_losses_beyond_float32_are_refused_on_the_way_in_and_never_written():
     run.set_state(RunState.DIVERGED)
     written = run.view().to_dict()
     assert RunRecord.from_dict(written).losses.tolist()[0] == 1.0 and all(map(math.isfinite, written["losses"]))
+
+
+def test_the_replaced_model_at_its_extremes_round_trips_through_the_store(tmp_path):
+    """The largest network, loaded from a file of the most hostile name with the longest history, replaced."""
+    import hashlib
+
+    from lenet.network.architecture import Architecture
+    from lenet.service.keeper import Keeper
+    from lenet.service.saved_work import Extras, changes, restore
+    from lenet.store.checkpoint import checkpoint_bytes
+    from lenet.store.learners import LearnerStore
+
+    biggest = Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512)
+    history = [EpochRecord(epoch=i + 1, test_accuracy=i / 1_000) for i in range(1_000)]
+    loaded = Workspace.from_upload(checkpoint_bytes(Net(biggest), history=history), HOSTILE_NAME)
+    ws = loaded.replaced_by(pretrained())
+    key = hashlib.sha256(b"extremes").hexdigest()
+    keeper = Keeper(LearnerStore(tmp_path / "learners.sqlite"), changes)
+    keeper.keep(key, ws, Extras())
+    keeper.flush()
+    back = restore(keeper.load(key))
+    old, kept = ws.replaced, back.workspace.replaced
+    assert back.dropped == () and kept.arch == biggest and len(kept.history) == 1_000
+    assert (kept.origin, kept.history, kept.accuracy) == (old.origin, old.history, 0.999)
+    assert len(kept.origin) <= 120 and "\ud800" not in kept.origin
+    assert all(torch.equal(kept.weights[name], old.weights[name]) for name in old.weights)

@@ -8,6 +8,7 @@ import torch
 from fuzz import mutations
 from test_runs import trained
 from test_saved_work import keeper, same_weights
+from test_workspace import pretrained
 
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.model import Net
@@ -40,24 +41,36 @@ def facts_but_undo(ws: Workspace) -> dict:
 def test_a_replaced_model_comes_back_as_it_was_and_the_one_it_replaced_is_kept_in_turn(mnist):
     old = taught(trained(Workspace.from_random_init(3)))
     seen = (old.origin, old.init_seed, old.inherited_epochs, old.history, old.last_accuracy, facts_but_undo(old))
-    new = old.replaced_by(Workspace.from_random_init(0, SMALL))
+    new = trained(old.replaced_by(Workspace.from_random_init(0, SMALL)))
     assert new.replaced is not None and new.replaced.arch == TUTORIAL and new.replaced.accuracy == old.last_accuracy
     back = new.replaced_by(Workspace.from_replaced(new.replaced))
     assert same_weights(back.inference_model(), old.inference_model())  # bit for bit
     assert (back.origin, back.init_seed, back.inherited_epochs, back.history, back.last_accuracy) == seen[:5]
     assert facts_but_undo(back) == seen[5] and not back.can_undo_lesson  # the lessons' undo stays behind
     assert back.replaced.arch == SMALL and same_weights(back.replaced.model(), new.inference_model())  # a swap
-    assert [run.number for run in back.runs] == [1]  # the session's runs stay with whichever model it has
+    assert [run.number for run in back.runs] == [1, 2]  # the session's runs stay with whichever model it has
     run = back.start(preset("fast", epochs=1, train_subset=1_280, device="cpu"))
     run.thread.join(120)
     assert (run.start, run.init_seed) == ("where run 1 ended, then 1 lesson", None)  # not "from scratch"
     again = back.replaced_by(Workspace.from_random_init(1))
     assert same_weights(again.replaced.model(), back.inference_model())  # one model kept, the latest replaced
+    fresh = again.replaced_by(Workspace.from_random_init(2))  # a fresh model holds nothing to keep:
+    assert fresh.replaced is again.replaced  # the trained one stays the one to bring back
+    assert fresh.replaced_by(Workspace.from_replaced(fresh.replaced)).replaced is None  # and nothing is left
+
+
+def test_a_model_with_nothing_learned_in_it_is_not_kept_but_a_loaded_file_is(mnist):
+    assert pretrained().replaced_by(Workspace.from_random_init(1)).replaced is None
+    assert Workspace.from_random_init(1).replaced_by(pretrained()).replaced is None
+    loaded = Workspace.from_upload(pretrained().download(), "mine.pt")
+    assert loaded.replaced_by(pretrained()).replaced.origin == "uploaded mine.pt"
 
 
 def test_nothing_is_replaced_while_a_run_trains_and_a_closed_session_lets_the_replaced_model_go(mnist):
     ws = Workspace.from_random_init(0)
-    ws.start(preset("tutorial", epochs=3, device="cpu"))
+    run = ws.start(preset("tutorial", epochs=3, device="cpu"))
+    while len(run.view().losses) < 3:
+        run.thread.join(0.05)
     with pytest.raises(Busy):
         ws.replaced_by(Workspace.from_random_init(1))
     ws.stop(wait=30)

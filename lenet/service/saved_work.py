@@ -144,8 +144,11 @@ def changes(
 
 
 def untouched(ws: Workspace) -> bool:
-    """Whether a workspace holds nothing of the learner's: the pretrained weights, no run, digit or lesson."""
-    return ws.origin == "pretrained" and not len(ws.runs) and not len(ws.digits) and not ws.lessons
+    """Whether a workspace holds nothing of the learner's: the pretrained weights, no run, digit, lesson or
+    model to bring back."""
+    return (
+        ws.origin == "pretrained" and not len(ws.runs) and not len(ws.digits) and not ws.lessons and ws.replaced is None
+    )
 
 
 def restore(parts: Mapping[str, bytes]) -> Restored:

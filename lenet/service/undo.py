@@ -16,6 +16,7 @@ from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.model import Net
 from lenet.store.records import EpochRecord
 
+FRESH = ("pretrained", "random init")  # untrained, they hold nothing learned here: Reset draws them again
 UNDO_LESSONS = 5  # lessons that can be undone, the latest first: 330 KB of weights each
 
 
@@ -42,9 +43,26 @@ class Replaced:
         return model
 
     @property
+    def epochs_trained_here(self) -> int:
+        return len(self.history) - self.inherited_epochs
+
+    @property
+    def partial_steps_here(self) -> int:
+        return int(self.facts["partial_steps"])
+
+    @property
+    def lessons(self) -> int:
+        return int(self.facts["lessons"])
+
+    @property
     def accuracy(self) -> float | None:
         """Its last measured test accuracy, None if it was never tested."""
         return self.history[-1].test_accuracy if self.history else None
+
+
+def worth_keeping(ws) -> bool:  # a Workspace, whose module imports this one
+    """Whether `ws`'s model holds what no button makes again: training, lessons, a loaded file's weights."""
+    return bool(ws.epochs_trained_here or ws.partial_steps_here or ws.lessons) or ws.origin not in FRESH
 
 
 def kept(ws) -> Replaced:  # a Workspace, whose module imports this one

@@ -26,7 +26,7 @@ from lenet.service.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.service.runs import TrainingRun
 from lenet.service.slots import SLOTS, RunSlots, refusal
 from lenet.service.training_thread import OWNER_GRACE_S, Absence, train_in_background
-from lenet.service.undo import UNDO_LESSONS, Replaced, kept, undo_kept
+from lenet.service.undo import UNDO_LESSONS, Replaced, kept, undo_kept, worth_keeping
 from lenet.store.checkpoint import Checkpoint, checkpoint_bytes, pretrained, read_checkpoint
 from lenet.store.records import EpochRecord
 from lenet.text import clean
@@ -134,14 +134,17 @@ class Workspace:
         ws = cls(old.model(), old.origin, list(old.history), init_seed=old.init_seed)
         ws.inherited_epochs = old.inherited_epochs
         ws.resume(old.facts, [])
+        ws.replaced = old  # itself, for now: `replaced_by` then keeps the model it replaces, not this one twice
         return ws
 
     def replaced_by(self, other: "Workspace") -> "Workspace":
         """`other`, to take this workspace's place (a reset, a loaded file), keeping this model as the one it
-        replaced; refused while a run trains."""
+        replaced if it holds any work; refused while a run trains."""
         if self.training:
             raise Busy("Stop the training run first: it is still changing this model.")
-        other.owner_alive, other.owner_grace_s, other.replaced = self.owner_alive, self.owner_grace_s, kept(self)
+        other.owner_alive, other.owner_grace_s = self.owner_alive, self.owner_grace_s
+        keep = kept(self) if worth_keeping(self) else self.replaced  # a fresh model can be made again
+        other.replaced = None if keep is other.replaced else keep
         self.runs.merge(other.runs)
         other.runs, other.digits = self.runs, self.digits
         return other

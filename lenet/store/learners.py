@@ -19,11 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 SCHEMA_VERSION = 1
-MAX_LEARNER_BYTES = (
-    32 * 1024 * 1024
-)  # the largest network: its model and 1 undo (12 MB), 3 runs' snapshots (12 MB), digits
+# The largest network: its model, 1 lesson's undo and the model it replaced (18 MB), 3 runs' snapshots (12 MB), digits.
+MAX_LEARNER_BYTES = 32 * 1024 * 1024
 MAX_PART_BYTES = 10 * 1024 * 1024  # the largest part: a checkpoint (10 MB at most)
-MAX_PARTS = 128  # 75 snapshots, 5 lessons to undo, the model, digits, drawing and place
+MAX_PARTS = 128  # 75 snapshots, 5 lessons to undo, the model, the replaced one, digits, drawing and place
 PART_NAME = re.compile(r"[a-z]+(/[0-9a-f]{1,32})*(/[0-9]{1,9})?")
 LEARNER = re.compile(r"[0-9a-f]{64}")
 BUSY_TIMEOUT_S = 2.0

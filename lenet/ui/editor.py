@@ -23,7 +23,7 @@ from lenet.network.architecture import (
 )
 from lenet.network.model import Net
 from lenet.service.workspace import Busy, Workspace
-from lenet.ui import session
+from lenet.ui import bring_back, session
 
 KEY = "arch_"  # the editor's widgets, in the session: arch_conv1_channels, ...
 FOLLOWS, PINNED = "follows the flatten", "pinned to a number"
@@ -209,6 +209,7 @@ def _editor(ws: Workspace) -> None:
         )
     if said := st.session_state.pop(KEY + "said", None):
         st.success(said)
+    bring_back.offer(ws, "editor", then=lambda old: _set(_fields(old.arch))())
 
 
 def _reset_model() -> None:

@@ -1,0 +1,55 @@
+"""The model a reset, a loaded file, a new network or a run from scratch replaced, and one button that
+brings it back: the model it replaces is kept in turn, so a second press swaps them again."""
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from lenet.service.undo import Replaced
+from lenet.service.workspace import Busy, Workspace
+from lenet.ui import session, words
+
+SAID = "bring_back_said"
+
+
+def described(old: Replaced) -> str:
+    """ "random init + 3 epochs here, LeNet-5-like (61,706 parameters), 98.9 % right on the test digits"."""
+    accuracy = f"{old.accuracy:.1%} right on the 10,000 test digits" if old.accuracy is not None else "never tested"
+    return f"{words.status_line(old)}; {old.arch.name} ({old.arch.parameter_count:,} parameters); {accuracy}"
+
+
+def offer(ws: Workspace, key: str, then: Callable[[Replaced], None] | None = None) -> None:
+    """The replaced model and the button; `then` is called with the model brought back (the editor sets its
+    widgets to its network)."""
+    if said := st.session_state.pop(SAID + key, None):
+        st.success(said)
+    if (old := ws.replaced) is None:
+        return
+    with st.container(border=True, key=f"bring-back-{key}"):
+        st.markdown(f"**Your model before the last reset, file or new network:** {words.plain(described(old))}.")
+        st.button(
+            "↩ Bring it back",
+            key=f"bring_back_{key}",
+            on_click=_bring_back,
+            args=(key, then),
+            disabled=ws.training,
+            help="It takes the place of your model now, which is kept here in turn: a second press swaps them "
+            "back. Its runs stay in Your runs."
+            if not ws.training
+            else "Stop the run first.",
+        )
+
+
+def _bring_back(key: str, then: Callable[[Replaced], None] | None) -> None:
+    old = session.workspace().replaced
+    if old is None:  # a second tab brought it back first
+        return
+    try:
+        session.replace_workspace(Workspace.from_replaced(old))
+    except Busy as error:
+        st.session_state[SAID + key] = str(error)
+        return
+    if then is not None:
+        then(old)
+    st.session_state[SAID + key] = f"Your model is back: {words.plain(described(old))}."
+    session.changed()
