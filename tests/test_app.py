@@ -146,3 +146,37 @@ def test_a_learning_rate_out_of_range_is_refused_not_clamped(app, typed, message
     assert any(message in shown(e.value) for e in app.error)
     assert app.session_state["workspace"].run is None
     assert app.text_input(key="widget_lr").value == typed  # left as typed, to correct
+
+
+@pytest.mark.slow
+def test_the_time_machine_continues_from_a_past_step_and_the_model_now_can_be_brought_back(app):
+    app.switch_page("pages/1_Train.py").run()
+    app.selectbox(key="widget_train_subset").set_value(1_000)
+    app.number_input(key="widget_epochs").set_value(2)
+    button(app, "Start").click().run()
+    trained = app.session_state["workspace"]
+    run = trained.run
+    run.thread.join(120)
+    app.switch_page("pages/3_Sketch_pad.py").run()
+    steps = run.snapshot_steps()
+    assert 4 in steps and steps[-1] > 4
+    app.select_slider(key=f"time_machine_step_{run.id}_{len(steps)}").set_value(4).run()
+    button(app, "Continue from step 4: make it your model").click().run()
+    assert not app.exception
+    ws = app.session_state["workspace"]
+    assert ws is not trained and ws.origin == "step 4 of run 1" and ws.replaced is not None
+    snapshot = run.snapshot_at(4)
+    assert all(torch.equal(p, snapshot.weights[n].float()) for n, p in ws.inference_model().state_dict().items())
+    assert any("Your model is now the weights of step 4 of run 1" in s.value for s in app.success)
+    assert any(shown(c.value) == "Source: step 4 of run 1" for c in app.sidebar.caption)
+    assert not [b for b in app.button if b.label.startswith("Continue from")]  # the slider is at now again
+    app.switch_page("pages/1_Train.py").run()
+    start_from(app).set_value("keep training this model")
+    button(app, "Start").click().run()
+    ws.run.thread.join(120)
+    assert ws.run.start == "step 4 of run 1"  # the run's record says where it started
+    app.run()
+    button(app, "↩ Bring it back").click().run()
+    back = app.session_state["workspace"]
+    assert all(torch.equal(a, b) for a, b in zip(back.model.parameters(), trained.model.parameters(), strict=True))
+    assert shown(app.success[0].value).startswith("Your model is back: random init + 2 epochs here")

@@ -1,5 +1,6 @@
-"""The model a reset, a loaded file, a new network or a run from scratch replaced, and one button that
-brings it back: the model it replaces is kept in turn, so a second press swaps them again."""
+"""The model a reset, a loaded file, a new network, a run from scratch or the time machine's "Continue"
+replaced, and one button that brings it back: the model it replaces is kept in turn, so a second press
+swaps them again."""
 
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ def offer(ws: Workspace, key: str, then: Callable[[Replaced], None] | None = Non
     if (old := ws.replaced) is None:
         return
     with st.container(border=True, key=f"bring-back-{key}"):
-        st.markdown(f"**Your model before the last reset, file or new network:** {words.plain(described(old))}.")
+        st.markdown(f"**Your model before this one:** {words.plain(described(old))}.")
         st.button(
             "↩ Bring it back",
             key=f"bring_back_{key}",

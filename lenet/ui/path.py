@@ -31,8 +31,8 @@ class Step:
 
 
 STEPS = (
-    Step("draw", "Draw a digit", "on the Sketch pad, with your mouse or finger: the pretrained model reads it.",
-         "pages/3_Sketch_pad.py", "✏️"),
+    Step("draw", "Draw a digit", "on the Sketch pad, with your mouse or finger: your model reads it (the "
+         "pretrained one, until you train your own).", "pages/3_Sketch_pad.py", "✏️"),
     Step("train", "Train a network from scratch", "on the Train page: pick the *tutorial* preset (plain SGD, "
          "lr 0.01, as PyTorch's tutorial) and 1 epoch on all 60,000 digits, keep *from scratch* and press Start; "
          "watch the loss fall (10-20 s on a quiet server, about 90 % right after it). It replaces the "

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from lenet.ui import path
+from lenet.ui import path, session
 
 if TYPE_CHECKING:
     from lenet.network.model import Net
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from lenet.service.workspace import Workspace
 
 NOW = -1  # the latest weights, at the slider's right end
-STATE = "time_machine"
+STATE, SAID = "time_machine", "time_machine_said"
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,21 @@ def choose(ws: "Workspace") -> Moment:
             help="Your model as it was after that many steps of the run; now is its latest weights. "
             "Every figure on the page follows it.",
         )
+        if now.in_past:
+            st.button(
+                f"Continue from step {now.step:,}: make it your model",
+                key="time_machine_continue",
+                on_click=_continue,
+                args=(run.id, now.step),
+                disabled=ws.training,
+                help="Your model becomes the weights of this step, as the time machine keeps them (in float16), "
+                "to train on from there on the Train page; the model you have now is kept: ↩ Bring it back on "
+                "the Train page."
+                if not ws.training
+                else "Stop the run on the Train page first.",
+            )
+    if said := st.session_state.pop(SAID, None):
+        st.success(said)
     return now
 
 
@@ -143,6 +158,24 @@ def where(ws: "Workspace") -> str | None:
     if state["step"] == NOW or not runs or state["step"] not in _run(state, runs).snapshot_steps():
         return None
     return f"after {state['step']:,} steps of {_run(state, runs).label}"
+
+
+def _continue(run_id: str, step: int) -> None:
+    from lenet.service.workspace import Busy
+
+    ws = session.workspace()
+    run = next((run for run in _runs(ws) if run.id == run_id and step in run.snapshot_steps()), None)
+    if run is None:  # its snapshots went (a fourth run) while the page was open
+        return
+    try:
+        session.continue_from(run, step)
+    except Busy as error:
+        st.session_state[SAID] = str(error)
+        return
+    st.session_state[SAID] = (
+        f"Your model is now the weights of step {step:,} of {run.label}: train on from there on the Train page "
+        "(keep training this model). The model it replaced is kept: ↩ Bring it back on the Train page."
+    )
 
 
 def _pick_run(ws: "Workspace") -> None:
