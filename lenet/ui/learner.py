@@ -130,7 +130,7 @@ def _give_back(key: str, stored: dict[str, bytes]) -> None:
         # the time machine checks both against the runs' snapshots before it shows anything
         newest = back.workspace.run.id if back.workspace.run is not None else None
         st.session_state[timemachine.STATE] = {"run": run, "step": step, "model": None, "newest": newest}
-    what = ["your model"]
+    what = ["your model"] + (["the one before it (↩ Bring it back)"] if back.workspace.replaced else [])
     if runs := len(back.workspace.runs):
         what.append(f"{runs} run{'s' * (runs != 1)}")
     if digits := len(back.workspace.digits):

@@ -79,15 +79,6 @@ def start_again(run: "TrainingRun", **changes: object) -> None:
     workspace().start(config)
 
 
-def continue_from(run: "TrainingRun", step: int) -> None:
-    """The weights `run` had after `step` steps (a time machine snapshot) as this session's model, to train
-    on from there; the model it replaces is kept to bring back. `Busy` while a run trains."""
-    from lenet.service.workspace import Workspace
-
-    snapshot = run.snapshot_at(step)
-    replace_workspace(Workspace(snapshot.model(), f"step {step:,} of {run.label}", []))
-
-
 T = TypeVar("T")
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from lenet.ui import path, session
+from lenet.ui import path
 
 if TYPE_CHECKING:
     from lenet.network.model import Net
@@ -161,14 +161,17 @@ def where(ws: "Workspace") -> str | None:
 
 
 def _continue(run_id: str, step: int) -> None:
-    from lenet.service.workspace import Busy
+    """The weights of a run's step (its snapshot) as the session's model, to train on from there; the model
+    they replace is kept to bring back."""
+    from lenet.service.workspace import Busy, Workspace  # here, not above: Home's sidebar imports this module
 
-    ws = session.workspace()
+    ws = st.session_state.workspace
     run = next((run for run in _runs(ws) if run.id == run_id and step in run.snapshot_steps()), None)
     if run is None:  # its snapshots went (a fourth run) while the page was open
         return
     try:
-        session.continue_from(run, step)
+        new = Workspace(run.snapshot_at(step).model(), f"step {step:,} of {run.label}", [])
+        st.session_state.workspace = ws.replaced_by(new)
     except Busy as error:
         st.session_state[SAID] = str(error)
         return
