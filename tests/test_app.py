@@ -157,6 +157,8 @@ def test_the_time_machine_continues_from_a_past_step_and_the_model_now_can_be_br
     trained = app.session_state["workspace"]
     run = trained.run
     run.thread.join(120)
+    app.run()
+    button(app, "Reset").click().run()  # to the pretrained weights: no run is the model's now
     app.switch_page("pages/3_Sketch_pad.py").run()
     steps = run.snapshot_steps()
     assert 4 in steps and steps[-1] > 4
@@ -170,6 +172,7 @@ def test_the_time_machine_continues_from_a_past_step_and_the_model_now_can_be_br
     assert any("Your model is now the weights of step 4 of run 1" in s.value for s in app.success)
     assert any(shown(c.value) == "Source: step 4 of run 1" for c in app.sidebar.caption)
     assert not [b for b in app.button if b.label.startswith("Continue from")]  # the slider is at now again
+    assert not app.warning  # nor does the page say it shows the past
     app.switch_page("pages/1_Train.py").run()
     start_from(app).set_value("keep training this model")
     button(app, "Start").click().run()

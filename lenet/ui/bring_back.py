@@ -34,10 +34,15 @@ def offer(ws: Workspace, key: str, then: Callable[[Replaced], None] | None = Non
             on_click=_bring_back,
             args=(key, then),
             disabled=ws.training,
-            help="It takes the place of your model now, which is kept here in turn: a second press swaps them "
-            "back. Its runs stay in Your runs."
+            help="It takes the place of your model now, which is kept here in turn if it holds any training, "
+            "lessons or a loaded file (a fresh model can be drawn again): then a second press swaps them back. "
+            "Every run stays in Your runs."
             if not ws.training
             else "Stop the run first.",
+        )
+        st.caption(
+            "One model is kept: the next reset, loaded file, new network, run from scratch or Continue puts the "
+            "model it replaces here instead (download one on the Train page to keep it for good)."
         )
 
 

@@ -188,8 +188,8 @@ def _editor(ws: Workspace) -> None:
         disabled=same or ws.training,
         on_click=_use,
         args=(arch,),
-        help="Your model becomes this network with fresh weights: train it on the Train page. The weights it has "
-        "now are replaced (download them on the Train page first to keep them); its runs stay in Your runs."
+        help="Your model becomes this network with fresh weights: train it on the Train page. The model you have "
+        "now is kept to bring back (↩ Bring it back, here and on the Train page); its runs stay in Your runs."
         if not ws.training
         else "Stop the run on the Train page first.",
         key=KEY + "use",

@@ -128,7 +128,7 @@ def _give_back(key: str, stored: dict[str, bytes]) -> None:
         st.session_state[path.DONE] = {mark for mark in marks if mark in path.MARKS}
     if isinstance(run := place.get("time_machine_run"), str) and type(step := place.get("time_machine_step")) is int:
         # the time machine checks both against the runs' snapshots before it shows anything
-        newest = back.workspace.run.id if back.workspace.run is not None else None
+        newest = timemachine.newest(back.workspace)
         st.session_state[timemachine.STATE] = {"run": run, "step": step, "model": None, "newest": newest}
     what = ["your model"] + (["the one before it (↩ Bring it back)"] if back.workspace.replaced else [])
     if runs := len(back.workspace.runs):

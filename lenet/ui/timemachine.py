@@ -35,12 +35,17 @@ class Moment:
         return self.past is not None
 
 
+def newest(ws: "Workspace") -> tuple[int, str | None]:
+    """Which model and run the slider's choice belongs to: a new run, or another model (a reset, Bring it
+    back, Continue), sends it back to now."""
+    return id(ws), ws.run.id if ws.run is not None else None
+
+
 def _state(ws: "Workspace") -> dict:
     """The slider's run and step; back to the latest weights of the latest run once a new run starts."""
-    newest = ws.run.id if ws.run is not None else None
     state = st.session_state.get(STATE)
-    if state is None or state["newest"] != newest:
-        state = st.session_state[STATE] = {"run": None, "step": NOW, "model": None, "newest": newest}
+    if state is None or state["newest"] != newest(ws):
+        state = st.session_state[STATE] = {"run": None, "step": NOW, "model": None, "newest": newest(ws)}
     return state
 
 
@@ -169,8 +174,11 @@ def _continue(run_id: str, step: int) -> None:
     run = next((run for run in _runs(ws) if run.id == run_id and step in run.snapshot_steps()), None)
     if run is None:  # its snapshots went (a fourth run) while the page was open
         return
+    origin = f"step {step:,} of {run.label}"
+    if ws.origin == origin and ws.run is None and not ws.lessons:  # a second press: it is the model already
+        return
     try:
-        new = Workspace(run.snapshot_at(step).model(), f"step {step:,} of {run.label}", [])
+        new = Workspace(run.snapshot_at(step).model(), origin, [])
         st.session_state.workspace = ws.replaced_by(new)
     except Busy as error:
         st.session_state[SAID] = str(error)
