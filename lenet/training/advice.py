@@ -36,5 +36,5 @@ def why_it_guesses(config: TrainConfig, steps: int, accuracy: float) -> str | No
         return said + f"at learning rate {config.lr:g} each step moves the weights too little. Try a larger rate."
     return said + (
         "the loss never left 2.30: its first large steps silenced every ReLU, so no gradient reaches the weights. "
-        "Another start seed, or a smaller learning rate, usually learns."
+        "Another start seed (from scratch), or a smaller learning rate, usually learns."
     )
