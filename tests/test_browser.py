@@ -714,6 +714,11 @@ def wait_for_run_end(page) -> None:
     page.wait_for_selector(IDLE)
 
 
+def replay_labels(page) -> list[str]:
+    """The frames of "Your digit through training", as its slider names them."""
+    return page.locator(".st-key-journey .js-plotly-plot").evaluate("p => p.layout.sliders[0].steps.map(s => s.label)")
+
+
 def chart_with(page, trace: str) -> dict[str, dict]:
     """The traces by name (x and y as plotly decoded them) of the page's plotly chart with a trace named `trace`."""
     charts = page.evaluate(
@@ -1439,3 +1444,20 @@ def test_build_your_own_lenet_meets_the_real_error_then_trains_reads_and_compare
     offer.get_by_role("button", name="↩ Bring it back").wait_for()
     page.wait_for_selector(IDLE)
     screenshot(page, "bring-back", offer)
+    # run 1's replay ends at now, the model that carries it on; after Continue from its step 0, at its own end
+    go_to(page, "Sketch pad")
+    draw_digit(page, DIGITS["7"])
+    journey = page.locator(".st-key-journey")
+    journey.locator(".gtitle").wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert replay_labels(page)[-2:] == ["78", "now"]
+    slider = page.get_by_role("slider", name="Model at step")
+    slider.focus()
+    slider.press("Home")
+    page.get_by_role("button", name="Continue from step 0: make it your model").click()
+    page.get_by_text(re.compile(r"^Your model is now the weights of step 0 of run 1")).wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.get_by_text(re.compile(r"Your model now does not carry on from run 1")).wait_for(timeout=30_000)
+    assert replay_labels(page)[-2:] == ["64", "78"]
+    screenshot(page, "replay-not-carried-on", journey)
+    assert page.get_by_test_id("stSidebar").get_by_text("Source: step 0 of run 1").is_visible()

@@ -30,6 +30,12 @@ def test_each_frame_is_what_that_snapshot_s_model_reads():
     assert not seen.probabilities.flags.writeable
 
 
+def test_a_model_that_does_not_carry_on_from_the_run_is_no_frame_of_it():
+    snapshots = [snapshot(step, Net()) for step in (0, 1, 2)]
+    seen = journey(snapshots, torch.zeros(1, 1, 32, 32), None)
+    assert seen.steps == (0, 1, 2) and seen.probabilities.shape == (3, 10)
+
+
 def test_no_snapshot_leaves_now_alone():
     seen = journey([], torch.zeros(1, 1, 32, 32), Net().eval())
     assert seen.steps == (-1,) and seen.probabilities.shape == (1, 10)

@@ -11,7 +11,7 @@ import torch
 from test_workspace import pretrained
 
 from lenet.network.model import Net
-from lenet.service.runlog import SNAPSHOT_RUNS
+from lenet.service.runlog import SNAPSHOT_RUNS, RunLog, lineage
 from lenet.service.runs import TrainingRun
 from lenet.service.slots import RunSlots
 from lenet.service.workspace import Refused, Workspace
@@ -226,3 +226,23 @@ def test_the_accuracy_on_my_digits_is_found_by_the_epoch_in_the_models_history()
     view = run.view()
     assert view.hand_at(EpochRecord(epoch=4, test_accuracy=0.9)) == 0.5
     assert view.hand_at(EpochRecord(epoch=1, test_accuracy=0.9)) is None
+
+
+def test_the_runs_a_model_carries_on_from_are_followed_back_to_a_fresh_start():
+    starts = [
+        "from scratch, start seed 0",
+        "where run 1 ended",
+        "from scratch, start seed 1",
+        "where run 3 ended, then 2 lessons",
+        "step 4 of run 1",
+        "where run 5 ended",
+        "where run 7 ended",  # a record that names a run the log lacks (a file's): the chain stops there
+    ]
+    log = RunLog([TrainingRun(QUICK, number=n, start=start) for n, start in enumerate(starts, start=1)])
+    assert lineage(log, "run 4") == {"run 4", "run 3"}
+    assert lineage(log, "run 2") == {"run 2", "run 1"}
+    assert lineage(log, "run 6") == {"run 6", "run 5"}  # a step of run 1 is not where run 1 ended
+    assert lineage(log, "run 7") == {"run 7"} and lineage(log, None) == set() and lineage(log, "run 99") == set()
+    looped = RunLog([TrainingRun(QUICK, number=1, start="where run 2 ended"),
+                     TrainingRun(QUICK, number=2, start="where run 1 ended")])  # fmt: skip
+    assert lineage(looped, "run 1") == {"run 1", "run 2"}  # a tampered record cannot loop it forever

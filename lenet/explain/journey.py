@@ -19,7 +19,7 @@ from lenet.training.snapshots import Snapshot
 
 @dataclass(frozen=True)
 class Journey:
-    """The probabilities of the ten digits at each step a run kept (and now, at the end)."""
+    """The probabilities of the ten digits at each step a run kept (and now, at the end, if it carries on)."""
 
     steps: tuple[int, ...]  # -1 for now, last
     probabilities: np.ndarray  # (len(steps), 10), read-only
@@ -34,9 +34,10 @@ class Journey:
 
 
 @torch.inference_mode()
-def journey(snapshots: Sequence[Snapshot], x: torch.Tensor, now: Net) -> Journey:
-    """How each snapshot, then `now`, reads the network input `x` (1, 1, 32, 32)."""
-    scores = now(x)
+def journey(snapshots: Sequence[Snapshot], x: torch.Tensor, now: Net | None) -> Journey:
+    """How each snapshot, then `now` (None: the model now does not carry on from them), reads the network
+    input `x` (1, 1, 32, 32)."""
+    scores = now(x) if now is not None else torch.empty(0, 10)
     if snapshots:
         net = Net(snapshots[0].arch).eval()
         stacked = {
@@ -46,4 +47,4 @@ def journey(snapshots: Sequence[Snapshot], x: torch.Tensor, now: Net) -> Journey
         scores = torch.cat([logits, scores])
     probabilities = torch.nan_to_num(scores.softmax(1), nan=0.0).numpy()
     probabilities.setflags(write=False)
-    return Journey((*[s.step for s in snapshots], -1), probabilities)
+    return Journey((*[s.step for s in snapshots], *([-1] if now is not None else [])), probabilities)

@@ -1,5 +1,6 @@
 """A session's runs, so a learner can compare them side by side and take them home."""
 
+import re
 from collections.abc import Iterator, Sequence
 
 from lenet.service.runs import TrainingRun
@@ -8,6 +9,7 @@ from lenet.text import clean
 from lenet.training.settings import preset_name, settings
 
 FROM_PRETRAINED = "the pretrained weights"
+WHERE_ENDED = re.compile(r"where (run [1-9][0-9]*) ended")  # how `start_description` says a run carried on
 SNAPSHOT_RUNS = 3  # the latest runs whose snapshots a session keeps: under 4 MB each
 
 
@@ -53,6 +55,18 @@ class RunLog:
     @classmethod
     def from_records(cls, records: Sequence[RunRecord]) -> "RunLog":
         return cls([TrainingRun.ended(record) for record in records])
+
+
+def lineage(runs: RunLog, last: str | None) -> set[str]:
+    """The labels of the runs whose end the weights after run `last` carry on: `last`, the run it started where
+    that one ended, and so on back to a start afresh (a seed, the pretrained weights, a file, a step)."""
+    by_label = {run.label: run for run in runs}
+    carried: set[str] = set()
+    while last in by_label and last not in carried:
+        carried.add(last)
+        ended = WHERE_ENDED.match(by_label[last].start)
+        last = ended[1] if ended else None
+    return carried
 
 
 def _set_apart(views: Sequence[RunRecord | TrainingRun]) -> list[tuple[str, list[str]]]:

@@ -1,6 +1,7 @@
 """Play: your digit through training. The server works out every frame once per drawing and run (one
 batched pass, `lenet.explain.journey`); the browser animates them, so Play's pace does not depend on
-how busy the server is, and it always ends at now."""
+how busy the server is, and it always ends at now (at the run's last step when the model now does not
+carry on from it)."""
 
 from collections.abc import Sequence
 
@@ -25,8 +26,9 @@ def _worked_out(seen: Journey) -> tuple[Journey, go.Figure]:
     return seen, journey_chart(seen.steps, seen.probabilities, NO_ANSWER_BELOW, frame_ms, DIGIT_COLOURS)
 
 
-def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
-    """The animated chart of `run`'s snapshots reading the learner's digit, and what it says in words."""
+def replay(run: TrainingRun, reading: Reading, now: Net | None) -> None:
+    """The animated chart of `run`'s snapshots reading the learner's digit, and what it says in words; then
+    `now`, the model now, when it carries on from `run` (None when it started afresh or was replaced)."""
     snapshots = run.kept_snapshots()
     key = (run.id, tuple(s.step for s in snapshots), reading.fingerprint, now)  # `now` by identity: never mutated
     # the figure with it: plotly's checks of 26 frames take 100 ms, more than the pass over the snapshots
@@ -35,9 +37,16 @@ def replay(run: TrainingRun, reading: Reading, now: Net) -> None:
     st.subheader("▶ Your digit through training")
     digit = int(seen.probabilities[-1].argmax())
     settled = seen.first_read_as(digit)
+    pace = f"Press ▶ Play: the frames play in your browser at {FRAMES_PER_S} a second and end at"
+    if now is not None:
+        frames = f"then now. {pace} now"
+    else:  # the model now is not where this run led: it is no frame of it
+        frames = (
+            f"to its last. Your model now does not carry on from {run.label} (it started afresh, or was reset or "
+            f"replaced since): it is no frame here. {pace} {run.label}'s last step"
+        )
     st.caption(
-        f"How {run.label} read your drawing at every step it kept, then now. Press ▶ Play: the frames play "
-        f"in your browser at {FRAMES_PER_S} a second and end at now; the chart's own slider picks one step "
+        f"How {run.label} read your drawing at every step it kept, {frames}; the chart's own slider picks one step "
         "(the time machine above moves the whole page). Below, "
         "each digit's probability across training: the steps are on a log scale, because a network changes "
         "most in its first steps."
