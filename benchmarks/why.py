@@ -17,8 +17,9 @@ import time
 import numpy as np
 import torch
 
-from lenet.explain.evidence import evidence, fool, nearest_training_digits, sgd_step, smallest_fooling_epsilon
+from lenet.explain.evidence import evidence, fool, nearest_training_digits, smallest_fooling_epsilon
 from lenet.explain.likeness import REPRESENTATIONS, TrainingSetRepresentations
+from lenet.explain.step import sgd_step
 from lenet.explain.whatif import neutral, what_if
 from lenet.network.data import from_network_input, load_mnist, to_pixels
 from lenet.network.inference import read_digit

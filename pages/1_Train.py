@@ -207,7 +207,10 @@ if upload is not None and st.session_state.get("loaded_checkpoint") != upload.fi
 with st.expander("Reset the model"):
     to = st.radio("Reset to", ["pretrained", "random init"], horizontal=True)
     if st.button("Reset", disabled=running):
-        session.reset_workspace(to)
-        st.rerun()
+        try:
+            session.reset_workspace(to)
+            st.rerun()
+        except Refused as error:  # another tab replaced the model meanwhile
+            st.error(words.plain(error))
 bring_back.offer(ws, "train")
 path.next_step(ws)

@@ -183,3 +183,23 @@ def test_the_time_machine_continues_from_a_past_step_and_the_model_now_can_be_br
     back = app.session_state["workspace"]
     assert all(torch.equal(a, b) for a, b in zip(back.model.parameters(), trained.model.parameters(), strict=True))
     assert shown(app.success[0].value).startswith("Your model is back: random init + 2 epochs here")
+
+
+def test_a_start_that_would_be_refused_replaces_nothing(app):
+    """A network too big for the form's batch of 128: Start from scratch is refused and the model, and the
+    one kept to bring back, stay as they were."""
+    from lenet.model import Architecture, Net
+    from lenet.service.workspace import Workspace
+    from lenet.store.checkpoint import checkpoint_bytes, pretrained
+
+    app.switch_page("pages/1_Train.py").run()
+    precious = Workspace.from_upload(checkpoint_bytes(pretrained().model()), "precious.pt")
+    largest = Net(Architecture(conv1_channels=64, conv2_channels=64, fc1_units=512, fc2_units=512))
+    big = precious.replaced_by(Workspace.from_upload(checkpoint_bytes(largest), "big.pt"))
+    app.session_state["workspace"] = big
+    app.run()
+    assert start_from(app).value.startswith("from scratch")
+    button(app, "Start").click().run()
+    assert any("A batch of 128 digits" in shown(e.value) for e in app.error)
+    assert app.session_state["workspace"] is big and big.run is None
+    assert big.replaced.origin == "uploaded precious.pt"

@@ -208,9 +208,10 @@ def test_a_lenet5_like_network_trains_to_985_in_three_epochs(mnist):
 def test_every_why_panel_and_the_replay_work_on_a_network_of_the_learners_making(mnist):
     """The explanations take any network: where it looked, what if, fooling it, a lesson, look-alikes' layer,
     and the replay of a run's snapshots."""
-    from lenet.explain.evidence import evidence, fool, sgd_step
+    from lenet.explain.evidence import evidence, fool
     from lenet.explain.journey import journey
     from lenet.explain.likeness import representation
+    from lenet.explain.step import sgd_step
     from lenet.explain.whatif import neutral, what_if
     from lenet.network.inference import read_digit
 

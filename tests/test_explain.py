@@ -21,10 +21,10 @@ from lenet.explain.evidence import (
     fool,
     integrated_gradients,
     nearest_training_digits,
-    sgd_step,
     smallest_fooling_epsilon,
 )
 from lenet.explain.likeness import REPRESENTATIONS, Representations, RepresentationsUnavailable, representation
+from lenet.explain.step import sgd_step
 from lenet.explain.whatif import what_if
 from lenet.network.data import MNIST_STD, PAD, MnistUnavailable, normalise, to_pixels
 from lenet.network.evaluate import evaluate

@@ -120,7 +120,7 @@ def test_a_tampered_part_is_dropped_and_the_rest_comes_back(worked, tmp_path):
     }
     back = restore({**parts, **hostile, "unknown": b"?"})
     assert set(back.dropped) == {*hostile, "unknown"}
-    assert back.workspace.origin == "pretrained"  # the facts that name it were dropped
+    assert back.workspace.origin == "a saved model"  # the facts that name it were dropped: not "pretrained"
     assert same_weights(back.workspace.inference_model(), worked.inference_model())
     assert back.extras == Extras()
     assert [run.id for run in back.workspace.runs] == [run.id for run in worked.runs]

@@ -13,7 +13,7 @@ from test_workspace import pretrained
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.model import Net
 from lenet.service.saved_work import Extras, restore
-from lenet.service.workspace import Busy, Workspace
+from lenet.service.workspace import Busy, Refused, Workspace
 from lenet.store.checkpoint import checkpoint_bytes
 from lenet.training.settings import preset
 
@@ -74,8 +74,14 @@ def test_nothing_is_replaced_while_a_run_trains_and_a_closed_session_lets_the_re
     with pytest.raises(Busy):
         ws.replaced_by(Workspace.from_random_init(1))
     ws.stop(wait=30)
+    stopped_at = ws.last_accuracy  # a stopped run's own test, not an epoch's
     new = ws.replaced_by(Workspace.from_random_init(1))
-    assert new.replaced is not None
+    assert new.replaced is not None and new.replaced.accuracy == stopped_at is not None
+    with pytest.raises(Refused, match="Another tab of yours changed your model"):  # a page still holding it
+        ws.replaced_by(Workspace.from_random_init(2))
+    with pytest.raises(Refused, match="Another tab of yours changed your model"):
+        ws.start(preset("tutorial", epochs=1, device="cpu"))
+    assert new.replaced_by(Workspace.from_replaced(new.replaced)).last_accuracy == stopped_at
     new.owner_alive = lambda: False
     assert new.release_if_abandoned(after_s=0.0) and new.replaced is None
 
@@ -126,7 +132,12 @@ def test_a_tampered_replaced_model_is_dropped_alone(replaced, tmp_path):
         back = restore({**parts, "replaced": cut})  # never raises
         assert set(back.dropped) <= {"replaced"} and back.workspace.model.arch == SMALL
     nested = facts["replaced"]
-    for change in ({"origin": 5}, {"ended": "run 0; drop"}, {"lessons": -1}, {"replaced": {}}, {"extra": 1}):
+    wrong = (
+        {"origin": 5}, {"ended": "run 0; drop"}, {"lessons": -1}, {"replaced": {}}, {"extra": 1}, {"accuracy": 2.0},
+        {"after": 0.5, "before": None},  # a lesson's accuracy after it, without the one before: no lesson sets that
+        {"lessons": 0, "before_run": 0, "undo_tested": [0.5]},  # a lesson to undo that was never taught
+    )  # fmt: skip
+    for change in wrong:
         hostile = {**facts, "replaced": {**nested, **change}}
         back = restore({**parts, "workspace": json.dumps(hostile).encode()})
         assert back.dropped == ("replaced",) and back.workspace.replaced is None and back.workspace.lessons == 0
@@ -136,3 +147,36 @@ def test_a_tampered_replaced_model_is_dropped_alone(replaced, tmp_path):
     other = Net(Architecture(conv1_channels=2))
     back = restore({**parts, "replaced": checkpoint_bytes(other)})  # another network's weights: they are its
     assert back.dropped == () and back.workspace.replaced.arch == other.arch
+
+
+def test_tampered_facts_of_the_workspace_itself_are_dropped_and_its_weights_are_not_called_pretrained(
+    replaced, tmp_path
+):
+    saving = keeper(tmp_path)
+    saving.keep(KEY, replaced, Extras())
+    saving.flush()
+    parts = saving.load(KEY)
+    facts = json.loads(parts["workspace"])
+    for change in ({"after": 0.5, "before": None}, {"lessons": 1, "before_run": 1, "undo_tested": [0.5]}):
+        back = restore({**parts, "workspace": json.dumps({**facts, **change}).encode()})
+        assert "workspace" in back.dropped and back.workspace.origin == "a saved model"
+        assert same_weights(back.workspace.inference_model(), replaced.inference_model())
+
+
+def test_a_learner_with_a_thousand_tabs_makes_no_chain_of_liveness_checks():
+    from lenet.ui.session import MOST_SHARED, AnyAlive
+
+    alive = lambda: False  # noqa: E731
+    for tab in range(5_000):
+        alive = AnyAlive.joined(alive, lambda tab=tab: tab == 4_999)
+    assert alive() and len(alive.checks) == MOST_SHARED  # a nested chain ran out of stack at about 1,000
+    same = alive.checks[-1]
+    assert AnyAlive.joined(alive, same).checks.count(same) == 1  # a session that comes back is there once
+
+
+def test_a_replaced_model_asks_for_one_full_collection():
+    from lenet.memory import collect_if_asked, collect_soon
+
+    collect_if_asked()
+    collect_soon()
+    assert collect_if_asked() and not collect_if_asked()

@@ -1,9 +1,10 @@
 """Why the model says what it says about one digit: where it looked, which training digits it finds
-alike, how little change makes it say another digit, and what one step of training on it does.
+alike, how little change makes it say another digit (what one step of training on it does is
+`lenet.explain.step`).
 
 Every function takes a normalised (1, 1, 32, 32) network input, as `inference.read_digit` gives it.
-Only `sgd_step` changes the model; the others take gradients with respect to the input alone, so
-a model that other threads read is left exactly as it was.
+None changes the model: they take gradients with respect to the input alone, so a model that other
+threads read is left exactly as it was.
 """
 
 from collections.abc import Callable
@@ -14,7 +15,6 @@ import torch.nn.functional as F
 
 from lenet.explain.likeness import REPRESENTATIONS, representation
 from lenet.network.data import MNIST_STD, PAD, load_mnist, normalise
-from lenet.network.evaluate import evaluate
 from lenet.network.inference import OutputNotFinite
 from lenet.network.model import Net
 
@@ -22,7 +22,6 @@ IG_STEPS = 32  # midpoints on the path from the blank canvas to the digit, in on
 ATTACK_STEPS = 5  # projected steps after the first FGSM step
 EPSILON_GRID = torch.logspace(-2.4, 0, 24)  # 0.004 to 1: where the smallest fooling ε is looked for
 EPSILON_REFINE = 16  # then this many between the last ε that failed and the first that worked
-LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
 
 
 def blank_canvas(x: torch.Tensor) -> torch.Tensor:
@@ -140,40 +139,3 @@ def smallest_fooling_epsilon(model: Net, x: torch.Tensor, target: int) -> float 
     between = torch.linspace(float(EPSILON_GRID[first - 1]), float(EPSILON_GRID[first]), EPSILON_REFINE + 2)[1:]
     works = _reads_as(model, attack(model, x, target, between), target)
     return float(between[int(works.nonzero()[0])]) if works.any() else float(EPSILON_GRID[first])
-
-
-@dataclass(frozen=True)
-class Lesson:
-    """One SGD step on one digit: what the model said before and after, and how hard each layer was pushed."""
-
-    label: int
-    lr: float
-    loss: float  # cross entropy before the step
-    before: torch.Tensor  # (10,) probabilities
-    after: torch.Tensor  # (10,)
-    gradient_norms: dict[str, float]  # per layer, weight and bias together: the gradient's L2 norm (the step: lr x it)
-    tested: tuple[float, float]  # accuracy on the fixed test digits before and after: what the step did to MNIST
-
-
-def sgd_step(model: Net, x: torch.Tensor, label: int, lr: float, test: tuple[torch.Tensor, torch.Tensor]) -> Lesson:
-    """The tutorial's training step, once, on one digit and its true `label`; changes `model`. `test`: digits
-    and labels it was never taught, measured before and after (1,000 take about 20 ms)."""
-    tested_before = evaluate(model, *test).accuracy
-    with torch.inference_mode():
-        before = F.softmax(model(x), dim=1)[0]
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    with torch.enable_grad():
-        optimizer.zero_grad()
-        output = model(x)
-        loss = F.cross_entropy(output, torch.tensor([label]))
-        loss.backward()
-    gradients = {name: _gradient_norm(model.get_submodule(name)) for name in LAYERS}
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)  # the gradients would otherwise stay in memory with the model
-    with torch.inference_mode():
-        after = F.softmax(model(x), dim=1)[0]
-    return Lesson(label, lr, loss.item(), before, after, gradients, (tested_before, evaluate(model, *test).accuracy))
-
-
-def _gradient_norm(layer: torch.nn.Module) -> float:
-    return float(torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in layer.parameters()])))

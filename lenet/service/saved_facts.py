@@ -14,7 +14,8 @@ MAX_JSON_BYTES = 16 * 1024  # the workspace's facts and the place: under 1 KB as
 MAX_DRAWING_BYTES = 128 * 1024  # 5,000 points as JSON: under 40 KB
 MAX_ORIGIN = 120
 REPLACED = "replaced"  # the facts of the model the workspace replaced, within its own
-OPTIONAL_FACTS = {"ended", REPLACED}  # facts a store written by an earlier version lacks, and a replaced model's
+# Facts that a store written by an earlier version lacks, and a replaced model's.
+OPTIONAL_FACTS = {"ended", "accuracy", REPLACED}
 RUN_LABEL = re.compile(r"run [1-9][0-9]{0,8}")
 
 
@@ -60,7 +61,8 @@ def checked_facts(facts: object, nested: bool = False) -> dict:
         {REPLACED} if nested else set()
     ):
         raise SavedWorkError("not the workspace's facts")
-    facts.setdefault("ended", None)  # written before it was kept
+    facts.setdefault("ended", None)  # written before they were kept
+    facts.setdefault("accuracy", None)
     undo = facts["undo_tested"]
     if not (
         is_clean(facts["origin"], MAX_ORIGIN)
@@ -72,7 +74,9 @@ def checked_facts(facts: object, nested: bool = False) -> dict:
         and isinstance(undo, list)
         and len(undo) <= UNDO_LESSONS
         and all(map(_share, undo))
-        and all(facts[key] is None or _share(facts[key]) for key in ("after", "before"))
+        and all(facts[key] is None or _share(facts[key]) for key in ("after", "before", "accuracy"))
+        and (facts["after"] is None or facts["before"] is not None)  # the first lesson sets both
+        and len(undo) <= facts["lessons"] - facts["before_run"]  # a lesson to undo for each taught since the run
         and (facts["ended"] is None or (type(facts["ended"]) is str and RUN_LABEL.fullmatch(facts["ended"])))
     ):
         raise SavedWorkError("the workspace's facts are out of their bounds")

@@ -166,7 +166,8 @@ def restore(parts: Mapping[str, bytes]) -> Restored:
 
     checkpoint = read(MODEL, read_checkpoint, CheckpointError)
     facts = read(WORKSPACE, read_facts) if checkpoint is not None else None
-    ws = Workspace.from_checkpoint(checkpoint or pretrained(), facts["origin"] if facts else "pretrained")
+    origin = facts["origin"] if facts else "a saved model" if checkpoint is not None else "pretrained"
+    ws = Workspace.from_checkpoint(checkpoint or pretrained(), origin)  # with its facts dropped, not "pretrained"
     if facts:
         ws.init_seed = facts["init_seed"]
         ws.inherited_epochs = min(facts["inherited"], len(ws.history))

@@ -56,8 +56,9 @@ class Replaced:
 
     @property
     def accuracy(self) -> float | None:
-        """Its last measured test accuracy, None if it was never tested."""
-        return self.history[-1].test_accuracy if self.history else None
+        """Its last measured test accuracy (a stopped run's included), None if it was never tested."""
+        measured = self.facts.get("accuracy")
+        return measured if measured is not None else self.history[-1].test_accuracy if self.history else None
 
 
 def worth_keeping(ws) -> bool:  # a Workspace, whose module imports this one

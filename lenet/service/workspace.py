@@ -17,32 +17,28 @@ from collections.abc import Callable
 
 import torch
 
-from lenet.explain.evidence import Lesson, sgd_step
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import Mnist, load_mnist
 from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
-from lenet.network.model import MAX_WEIGHT, Net, within_bounds
+from lenet.network.model import Net
+from lenet.service.lessons import Lessons
+from lenet.service.refusals import Busy, Refused
 from lenet.service.runlog import FROM_PRETRAINED, RunLog, start_description
 from lenet.service.runs import TrainingRun
 from lenet.service.slots import SLOTS, RunSlots, refusal
 from lenet.service.training_thread import OWNER_GRACE_S, Absence, train_in_background
-from lenet.service.undo import UNDO_LESSONS, Replaced, kept, undo_kept, worth_keeping
+from lenet.service.undo import UNDO_LESSONS, Replaced, kept, worth_keeping
 from lenet.store.checkpoint import Checkpoint, checkpoint_bytes, pretrained, read_checkpoint
 from lenet.store.records import EpochRecord
 from lenet.text import clean
 from lenet.training.devices import resolve_device
 from lenet.training.settings import TrainConfig
-from lenet.training.snapshots import probe
 
+SUPERSEDED = (
+    "Another tab of yours changed your model since this page was drawn: it shows that model now. Press again if "
+    "you still want this."
+)
 MAX_FILE_NAME = 80  # characters of an uploaded file's name that its model's origin keeps
-
-
-class Refused(RuntimeError):
-    """The workspace will not do what was asked: the message says why, and what to do instead."""
-
-
-class Busy(Refused):
-    """The workspace is training: the message says what to do first."""
 
 
 _LIVE: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
@@ -53,7 +49,7 @@ def live_workspaces() -> list["Workspace"]:
     return [ws for ws in list(_LIVE) if ws.model is not None]
 
 
-class Workspace:
+class Workspace(Lessons):
     """A model with everything that belongs to it: one per browser session."""
 
     def __init__(
@@ -76,6 +72,8 @@ class Workspace:
         self._past_partial_steps = 0  # steps of ended runs that are not part of a whole epoch (a stopped run's)
         self.run: TrainingRun | None = None
         self.ended: str | None = None  # the run whose end these weights are, when it is not `run` (a reload)
+        self.measured: float | None = None  # their last test accuracy, when no `run` says it (a reload)
+        self.superseded = False  # replaced: a page still holding it (another tab's, behind) must not act on it
         self.replaced: Replaced | None = None  # the model this one replaced, for `from_replaced`
         self.lessons = 0  # single SGD steps taught on the learner's own drawings
         self._lessons_before_run = 0  # of those, the ones taught before the last run started
@@ -142,6 +140,9 @@ class Workspace:
         replaced if it holds any work; refused while a run trains."""
         if self.training:
             raise Busy("Stop the training run first: it is still changing this model.")
+        if self.superseded:
+            raise Refused(SUPERSEDED)
+        self.superseded = True
         other.owner_alive, other.owner_grace_s = self.owner_alive, self.owner_grace_s
         keep = kept(self) if worth_keeping(self) else self.replaced  # a fresh model can be made again
         other.replaced = None if keep is other.replaced else keep
@@ -180,6 +181,8 @@ class Workspace:
         """Test accuracy of the model as it is: a stopped run's final evaluation, else the last epoch's."""
         if self.run is not None and (final := self.run.final_accuracy()) is not None:
             return final
+        if self.run is None and self.measured is not None:
+            return self.measured
         history = self.history
         return history[-1].test_accuracy if history else None
 
@@ -187,37 +190,14 @@ class Workspace:
         """A CPU copy of the weights that no run changes; replaced, never mutated, as a run goes on."""
         return self._published
 
-    def teach(self, x: torch.Tensor, label: int, lr: float) -> Lesson:
-        """One SGD step on one (1, 1, 32, 32) network input and its true label; `undo_lesson` takes it back."""
-        if self.training:
-            raise Busy("A run is training this model: it would overwrite the lesson within a step. Stop it first.")
-        before = copy.deepcopy(self.model.state_dict())
-        mnist = load_mnist()
-        lesson = sgd_step(self.model, x, label, lr, test=probe(mnist.test_images, mnist.test_labels))
-        if not all(within_bounds(p) for p in self.model.parameters()):
-            self.model.load_state_dict(before)
-            raise Refused(
-                f"That step pushed a weight past ±{MAX_WEIGHT:g} (or out of the numbers), where the model could no "
-                "longer be saved: it was undone. Try a smaller learning rate."
-            )
-        if self.lessons == self._lessons_before_run:
-            self.tested_before_lessons = lesson.tested[0]
-        self._before_lessons = [(before, lesson.tested[0]), *self._before_lessons][: undo_kept(self.model.arch)]
-        self.lessons += 1
-        self.tested_after_lessons = lesson.tested[1]
-        self.publish()
-        return lesson
-
     def facts(self) -> dict:
         """What the lessons and runs left beside the weights, as plain values: `resume` takes them back."""
         tested = [tested for _, tested in self._before_lessons]
         return {"lessons": self.lessons, "before_run": self._lessons_before_run, "undo_tested": tested,
                 "after": self.tested_after_lessons, "before": self.tested_before_lessons,
                 "partial_steps": self.partial_steps_here,
-                "ended": self.run.label if self.run is not None else self.ended}  # fmt: skip
-
-    def undo_weights(self) -> list[dict[str, torch.Tensor]]:
-        return [before for before, _ in self._before_lessons]
+                "ended": self.run.label if self.run is not None else self.ended,
+                "accuracy": self.last_accuracy}  # fmt: skip
 
     def resume(self, facts: dict, undo: list[dict[str, torch.Tensor]]) -> None:
         """The lessons and steps as `facts` gave them, with the weights before each lesson that can be undone."""
@@ -225,21 +205,7 @@ class Workspace:
         self.lessons, self._lessons_before_run = facts["lessons"], facts["before_run"]
         self.tested_after_lessons, self.tested_before_lessons = facts["after"], facts["before"]
         self._before_lessons = list(zip(undo, facts["undo_tested"], strict=False))[:UNDO_LESSONS]
-        self.ended = facts.get("ended")  # saved before it was kept: None
-
-    @property
-    def can_undo_lesson(self) -> bool:
-        return bool(self._before_lessons) and not self.training
-
-    def undo_lesson(self) -> None:
-        """The weights as they were before the last lesson, bit for bit."""
-        if not self.can_undo_lesson:
-            raise Busy("Stop the training run first.") if self.training else Refused("There is no lesson to undo.")
-        (before, tested), *self._before_lessons = self._before_lessons
-        self.model.load_state_dict(before)
-        self.lessons -= 1
-        self.tested_after_lessons = tested if self.lessons > self._lessons_before_run else None
-        self.publish()
+        self.ended, self.measured = facts.get("ended"), facts.get("accuracy")  # saved before they were kept: None
 
     def hand_accuracy(self, model: Net | None = None, at_least: int = MIN_FOR_ACCURACY) -> HandAccuracy | None:
         """How `model` (the latest weights unless given) reads the learner's digits; None for fewer than `at_least`."""
@@ -257,6 +223,8 @@ class Workspace:
         `note` says what is special about its data, in its record."""
         if self.training:
             raise Busy("A run is already going: stop it first.")
+        if self.superseded:
+            raise Refused(SUPERSEDED)
         if why := refusal(config, self.model.arch):
             raise Refused(why)
         device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks

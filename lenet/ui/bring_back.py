@@ -7,7 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from lenet.service.undo import Replaced
-from lenet.service.workspace import Busy, Workspace
+from lenet.service.workspace import Refused, Workspace
 from lenet.ui import session, words
 
 SAID = "bring_back_said"
@@ -52,7 +52,7 @@ def _bring_back(key: str, then: Callable[[Replaced], None] | None) -> None:
         return
     try:
         session.replace_workspace(Workspace.from_replaced(old))
-    except Busy as error:
+    except Refused as error:  # a run trains it, or another tab replaced it
         st.session_state[SAID + key] = str(error)
         return
     if then is not None:

@@ -22,7 +22,7 @@ from lenet.network.architecture import (
     ArchitectureError,
 )
 from lenet.network.model import Net
-from lenet.service.workspace import Busy, Workspace
+from lenet.service.workspace import Refused, Workspace
 from lenet.ui import bring_back, session
 
 KEY = "arch_"  # the editor's widgets, in the session: arch_conv1_channels, ...
@@ -143,7 +143,7 @@ def _refused(arch: Architecture, error: ArchitectureError) -> None:
 def _use(arch: Architecture) -> None:
     try:
         session.replace_workspace(Workspace.from_random_init(USE_SEED, arch))
-    except Busy as error:
+    except Refused as error:  # a run trains it, or another tab replaced it
         st.session_state[KEY + "said"] = str(error)
         return
     st.session_state[KEY + "said"] = f"Your model is now {arch.name}, fresh weights from start seed {USE_SEED}."
@@ -215,7 +215,7 @@ def _editor(ws: Workspace) -> None:
 def _reset_model() -> None:
     try:
         session.reset_workspace("pretrained")
-    except Busy as error:
+    except Refused as error:  # a run trains it, or another tab replaced it
         st.session_state[KEY + "said"] = str(error)
         return
     _set(_fields(TUTORIAL))()

@@ -66,19 +66,22 @@ JANITOR_EVERY_S = 5.0
 def _janitor() -> None:
     """Once per process: give back the memory of workspaces whose sessions can no longer come back,
     and, while no run trains (a run would only fault the same pages in again), what the pages freed."""
-    from lenet.memory import give_back_freed_memory
+    from lenet.memory import collect_if_asked, give_back_freed_memory
     from lenet.service.slots import SLOTS
     from lenet.service.workspace import live_workspaces
 
     while True:
         time.sleep(JANITOR_EVERY_S)
-        try:
-            after = float(st.get_option("server.disconnectedSessionTTL")) + JANITOR_EVERY_S
-            for ws in live_workspaces():
+        after = float(st.get_option("server.disconnectedSessionTTL")) + JANITOR_EVERY_S
+        for ws in live_workspaces():
+            try:
                 ws.release_if_abandoned(after)
-            if SLOTS.busy() == (0, 0):
+            except Exception:  # logged (the tests fail on it); one bad workspace must not keep the others
+                logging.getLogger(__name__).exception("the janitor could not release a workspace")
+        try:
+            if collect_if_asked() or SLOTS.busy() == (0, 0):
                 give_back_freed_memory()
-        except Exception:  # logged (the tests fail on it); one bad round must not end it for the process
+        except Exception:  # logged; one bad round must not end it for the process
             logging.getLogger(__name__).exception("the janitor's round failed")
 
 

@@ -4,6 +4,7 @@ torch takes seconds to import, so this module imports it only when a page needs 
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
@@ -14,7 +15,10 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lenet.memory import collect_soon
+
 if TYPE_CHECKING:
+    from lenet.network.architecture import Architecture
     from lenet.service.runs import TrainingRun
     from lenet.service.workspace import Workspace
     from lenet.training.settings import TrainConfig
@@ -34,11 +38,7 @@ def adopt_workspace(ws: "Workspace", shared: bool = False) -> None:
     """`ws` as this session's workspace, from now on (a new session's, or one given back by the store);
     `shared` with another session of the same learner (a second tab), whose it stays while either lives."""
     mine = session_liveness()
-    if shared:
-        theirs = ws.owner_alive
-        ws.owner_alive = lambda: mine() or theirs()
-    else:
-        ws.owner_alive = mine
+    ws.owner_alive = AnyAlive.joined(ws.owner_alive, mine) if shared else mine
     ws.owner_grace_s = float(st.get_option("server.disconnectedSessionTTL"))  # as long as Streamlit keeps it
     st.session_state.workspace = ws
 
@@ -46,6 +46,7 @@ def adopt_workspace(ws: "Workspace", shared: bool = False) -> None:
 def replace_workspace(new: "Workspace") -> None:
     """Put `new` in place of this session's workspace (a reset, a loaded file); `Busy` while it trains."""
     st.session_state.workspace = workspace().replaced_by(new)
+    collect_soon()
 
 
 def reset_workspace(to: str) -> None:
@@ -64,6 +65,7 @@ def start_training(config: "TrainConfig", from_scratch: bool, init_seed: int = 0
     from lenet.service.workspace import Workspace
 
     if from_scratch:
+        _startable(config, workspace().model.arch)
         replace_workspace(Workspace.from_random_init(init_seed, workspace().model.arch))
     workspace().start(config)
 
@@ -75,8 +77,20 @@ def start_again(run: "TrainingRun", **changes: object) -> None:
     from lenet.service.workspace import Workspace
 
     config = replace(run.config, **changes)
+    _startable(config, run.architecture)
     replace_workspace(Workspace.as_run_started(run))
     workspace().start(config)
+
+
+def _startable(config: "TrainConfig", arch: "Architecture") -> None:
+    """What `Workspace.start` would refuse, refused before the model it would train replaces the learner's."""
+    from lenet.service.slots import refusal
+    from lenet.service.workspace import Refused
+    from lenet.training.devices import resolve_device
+
+    if why := refusal(config, arch):
+        raise Refused(why)
+    resolve_device(config.device)  # a ValueError for a device this machine lacks
 
 
 T = TypeVar("T")
@@ -110,6 +124,40 @@ def session_liveness() -> Callable[[], bool]:
     """Whether this browser session is still connected, callable from the training thread."""
     context = get_script_run_ctx()
     if context is None or not Runtime.exists():  # AppTest and bare mode: no sessions to lose
-        return lambda: True
-    runtime, session_id = Runtime.instance(), context.session_id
-    return lambda: runtime.is_active_session(session_id)
+        return _always
+    return _Connected(Runtime.instance(), context.session_id)
+
+
+def _always() -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class _Connected:
+    """Whether one browser session is connected; equal for the same session."""
+
+    runtime: Runtime
+    session_id: str
+
+    def __call__(self) -> bool:
+        return self.runtime.is_active_session(self.session_id)
+
+
+MOST_SHARED = 16  # the sessions of one learner (tabs, reloads) whose liveness keeps a shared workspace
+
+
+@dataclass(frozen=True)
+class AnyAlive:
+    """The sessions that share a workspace, a learner's tabs: alive while any is. Flat and short: a learner
+    who opens a thousand tabs makes no chain of checks (one nested in the other ran out of stack)."""
+
+    checks: tuple[Callable[[], bool], ...]
+
+    def __call__(self) -> bool:
+        return any(check() for check in self.checks)
+
+    @classmethod
+    def joined(cls, theirs: Callable[[], bool], mine: Callable[[], bool]) -> "AnyAlive":
+        """`theirs` and `mine`, the latest `MOST_SHARED` sessions, each once."""
+        old = theirs.checks if isinstance(theirs, cls) else (theirs,)
+        return cls((*[check for check in old if check != mine], mine)[-MOST_SHARED:])

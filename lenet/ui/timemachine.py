@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from lenet.memory import collect_soon
 from lenet.ui import path
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def where(ws: "Workspace") -> str | None:
 def _continue(run_id: str, step: int) -> None:
     """The weights of a run's step (its snapshot) as the session's model, to train on from there; the model
     they replace is kept to bring back."""
-    from lenet.service.workspace import Busy, Workspace  # here, not above: Home's sidebar imports this module
+    from lenet.service.workspace import Refused, Workspace  # here, not above: Home's sidebar imports this module
 
     ws = st.session_state.workspace
     run = next((run for run in _runs(ws) if run.id == run_id and step in run.snapshot_steps()), None)
@@ -180,7 +181,8 @@ def _continue(run_id: str, step: int) -> None:
     try:
         new = Workspace(run.snapshot_at(step).model(), origin, [])
         st.session_state.workspace = ws.replaced_by(new)
-    except Busy as error:
+        collect_soon()
+    except Refused as error:  # a run trains it, or another tab replaced it
         st.session_state[SAID] = str(error)
         return
     st.session_state[SAID] = (
