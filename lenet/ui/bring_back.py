@@ -14,8 +14,9 @@ SAID = "bring_back_said"
 
 
 def described(old: Replaced) -> str:
-    """ "random init + 3 epochs here, LeNet-5-like (61,706 parameters), 98.9 % right on the test digits"."""
-    accuracy = f"{old.accuracy:.1%} right on the 10,000 test digits" if old.accuracy is not None else "never tested"
+    """ "random init + 3 epochs here; kernel 5, padding 2 (136,586 parameters); 98.91% right on the 10,000 test
+    digits": as the sidebar says them."""
+    accuracy = f"{old.accuracy:.2%} right on the 10,000 test digits" if old.accuracy is not None else "never tested"
     return f"{words.status_line(old)}; {old.arch.name} ({old.arch.parameter_count:,} parameters); {accuracy}"
 
 
