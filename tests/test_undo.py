@@ -2,17 +2,20 @@
 
 import hashlib
 import json
+import sys
+import threading
 
 import pytest
 import torch
 from fuzz import mutations
-from test_runs import trained
+from test_runs import QUICK, trained
 from test_saved_work import keeper, same_weights
 from test_workspace import pretrained
 
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.model import Net
 from lenet.service.saved_work import Extras, restore
+from lenet.service.slots import RunSlots
 from lenet.service.workspace import Busy, Refused, Workspace
 from lenet.store.checkpoint import checkpoint_bytes
 from lenet.training.settings import preset
@@ -180,3 +183,39 @@ def test_a_replaced_model_asks_for_one_full_collection():
     collect_if_asked()
     collect_soon()
     assert collect_if_asked() and not collect_if_asked()
+
+
+def pressed_at_once(ws: Workspace) -> dict[str, object]:
+    """Start and a replacement of `ws`, from two threads released together (two tabs of one learner)."""
+    results: dict[str, object] = {}
+    barrier = threading.Barrier(2)
+    other = Workspace.from_random_init(99)  # made beforehand: the press itself is all that races
+
+    def press(name: str, action) -> None:
+        barrier.wait()
+        try:
+            results[name] = action()
+        except Refused as error:  # Busy included
+            results[name] = error
+
+    tabs = [
+        threading.Thread(target=press, args=("start", lambda: ws.start(QUICK, slots=RunSlots(1)))),
+        threading.Thread(target=press, args=("swap", lambda: ws.replaced_by(other))),
+    ]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+    ws.stop(wait=30)
+    return results
+
+
+def test_start_and_a_replacement_pressed_at_once_in_two_tabs_never_both_go_through(mnist):
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads take turns every microsecond: every interleaving has its chance
+    try:
+        outcomes = [pressed_at_once(Workspace.from_random_init(trial)) for trial in range(30)]
+    finally:
+        sys.setswitchinterval(switching)
+    went_through = [sum(not isinstance(result, Refused) for result in outcome.values()) for outcome in outcomes]
+    assert went_through == [1] * 30

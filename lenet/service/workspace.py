@@ -74,6 +74,7 @@ class Workspace(Lessons):
         self.ended: str | None = None  # the run whose end these weights are, when it is not `run` (a reload)
         self.measured: float | None = None  # their last test accuracy, when no `run` says it (a reload)
         self.superseded = False  # replaced: a page still holding it (another tab's, behind) must not act on it
+        self._changing = threading.Lock()
         self.replaced: Replaced | None = None  # the model this one replaced, for `from_replaced`
         self.lessons = 0  # single SGD steps taught on the learner's own drawings
         self._lessons_before_run = 0  # of those, the ones taught before the last run started
@@ -138,11 +139,12 @@ class Workspace(Lessons):
     def replaced_by(self, other: "Workspace") -> "Workspace":
         """`other`, to take this workspace's place (a reset, a loaded file), keeping this model as the one it
         replaced if it holds any work; refused while a run trains."""
-        if self.training:
-            raise Busy("Stop the training run first: it is still changing this model.")
-        if self.superseded:
-            raise Refused(SUPERSEDED)
-        self.superseded = True
+        with self._changing:
+            if self.training:
+                raise Busy("Stop the training run first: it is still changing this model.")
+            if self.superseded:
+                raise Refused(SUPERSEDED)
+            self.superseded = True
         other.owner_alive, other.owner_grace_s = self.owner_alive, self.owner_grace_s
         keep = kept(self) if worth_keeping(self) else self.replaced  # a fresh model can be made again
         other.replaced = None if keep is other.replaced else keep
@@ -221,33 +223,34 @@ class Workspace(Lessons):
     ) -> TrainingRun:
         """Start training in a background thread, once `slots` has room; refused while a run is going.
         `note` says what is special about its data, in its record."""
-        if self.training:
-            raise Busy("A run is already going: stop it first.")
-        if self.superseded:
-            raise Refused(SUPERSEDED)
-        if why := refusal(config, self.model.arch):
-            raise Refused(why)
-        device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
-        momentum = None
-        lessons = self.lessons - self._lessons_before_run
-        after = self.run.label if self.run is not None else self.ended
-        start = start_description(self.origin, self.init_seed, after, lessons, note)
-        self._lessons_before_run = self.lessons
-        self._before_lessons = []  # undoing a lesson after a run would undo the run as well
-        self.tested_after_lessons = None
-        if self.run is not None:  # the last run has ended: its epochs join the history
-            self._past += self.run.epochs
-            self._past_partial_steps += self.run.partial_steps()
-            momentum = self.run.optimizer_state
-        self.run = run = TrainingRun(
-            config,
-            device=str(device),
-            first_epoch=len(self._past) + 1,
-            number=self.runs.next_number,
-            start=start,
-            init_seed=self.init_seed if start.startswith("from scratch") else None,
-            architecture=self.model.arch,
-        )
+        with self._changing:  # one of start and replaced_by at a time: two tabs may press both at once
+            if self.training:
+                raise Busy("A run is already going: stop it first.")
+            if self.superseded:
+                raise Refused(SUPERSEDED)
+            if why := refusal(config, self.model.arch):
+                raise Refused(why)
+            device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
+            momentum = None
+            lessons = self.lessons - self._lessons_before_run
+            after = self.run.label if self.run is not None else self.ended
+            start = start_description(self.origin, self.init_seed, after, lessons, note)
+            self._lessons_before_run = self.lessons
+            self._before_lessons = []  # undoing a lesson after a run would undo the run as well
+            self.tested_after_lessons = None
+            if self.run is not None:  # the last run has ended: its epochs join the history
+                self._past += self.run.epochs
+                self._past_partial_steps += self.run.partial_steps()
+                momentum = self.run.optimizer_state
+            self.run = run = TrainingRun(
+                config,
+                device=str(device),
+                first_epoch=len(self._past) + 1,
+                number=self.runs.next_number,
+                start=start,
+                init_seed=self.init_seed if start.startswith("from scratch") else None,
+                architecture=self.model.arch,
+            )
         self.runs.add(run)
         run.thread = threading.Thread(
             target=train_in_background, args=(self, run, data, slots, momentum), name="lenet-training", daemon=True
