@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from lenet.network.data import load_mnist
-from lenet.network.evaluate import misclassified
 from lenet.service.runs import expected_wait_s, place_in_line, wall_seconds_left
 from lenet.service.slots import SLOTS, run_steps
 from lenet.service.workspace import Refused, Workspace
@@ -173,8 +171,7 @@ if ws.run is not None and not ws.run.active and ws.run.evaluation is not None:
     st.subheader("Where the model is wrong")
     left, right = st.columns([1, 1], gap="large")
     left.plotly_chart(charts.confusion_heatmap(ws.run.evaluation.confusion), key="confusion", config=charts.NO_TOOLBAR)
-    mnist = load_mnist()  # the test digits the last finished run got wrong
-    wrong = misclassified(ws.run.evaluation, mnist.test_images, mnist.test_labels, limit=24)
+    wrong = ws.misclassified(limit=24)
     right.caption(f"{len(wrong)} of the misclassified test digits: true label → prediction")
     if wrong:
         right.image(

@@ -5,7 +5,6 @@ import streamlit as st
 from lenet.network.inference import OutputNotFinite, read_digit
 from lenet.network.preprocess import NotADigit, read_image
 from lenet.network.strokes import BRUSH_PX
-from lenet.service.runlog import lineage
 from lenet.ui import canvas, frame, html, learner, myhand, path, pictures, replay, session, timemachine, why, words
 
 ws = frame.page("Sketch pad", "✏️")
@@ -90,8 +89,7 @@ def drawing_and_reading() -> None:
 
     if reading is not None:
         if moment.run is not None:
-            carries_on = moment.run.label in lineage(ws.runs, ws.run.label if ws.run is not None else ws.ended)
-            replay.replay(moment.run, reading, ws.inference_model() if carries_on else None)
+            replay.replay(moment.run, reading, ws.inference_model() if ws.carries_on(moment.run) else None)
         st.subheader("Why?")
         why.panels(ws, moment, reading)
     myhand.your_digits(ws, model, reading, past=moment.in_past)

@@ -10,9 +10,12 @@ import threading
 import time
 from collections.abc import Callable
 
+import torch
+
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import TRAIN_IMAGES
-from lenet.training.devices import available_cores
+from lenet.service.refusals import Refused
+from lenet.training.devices import available_cores, resolve_device
 from lenet.training.settings import TrainConfig
 
 
@@ -50,6 +53,14 @@ def refusal(config: TrainConfig, arch: Architecture) -> str | None:
             "run (30 epochs of 60,000 digits at batch 16): choose a larger batch, fewer epochs or fewer images."
         )
     return None
+
+
+def startable(config: TrainConfig, arch: Architecture) -> torch.device:
+    """The device a run of `config` on network `arch` trains on; `Refused` for one too large (a ValueError for a
+    device this machine lacks): what `Workspace.start` refuses, asked too before a model is replaced to train."""
+    if why := refusal(config, arch):
+        raise Refused(why)
+    return resolve_device(config.device)
 
 
 def run_steps(config: TrainConfig) -> int:

@@ -19,19 +19,19 @@ import torch
 
 from lenet.network.architecture import TUTORIAL, Architecture
 from lenet.network.data import Mnist, load_mnist
+from lenet.network.evaluate import misclassified
 from lenet.network.handwriting import MIN_FOR_ACCURACY, DigitSet, HandAccuracy
 from lenet.network.model import Net
 from lenet.service.lessons import Lessons
 from lenet.service.refusals import Busy, Refused
-from lenet.service.runlog import FROM_PRETRAINED, RunLog, start_description
+from lenet.service.runlog import FROM_PRETRAINED, RunLog, lineage, start_description
 from lenet.service.runs import TrainingRun
-from lenet.service.slots import SLOTS, RunSlots, refusal
+from lenet.service.slots import SLOTS, RunSlots, startable
 from lenet.service.training_thread import OWNER_GRACE_S, Absence, train_in_background
 from lenet.service.undo import UNDO_LESSONS, Replaced, kept, worth_keeping
 from lenet.store.checkpoint import Checkpoint, checkpoint_bytes, pretrained, read_checkpoint
 from lenet.store.records import EpochRecord
 from lenet.text import clean
-from lenet.training.devices import resolve_device
 from lenet.training.settings import TrainConfig
 
 SUPERSEDED = (
@@ -47,6 +47,11 @@ _LIVE: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
 def live_workspaces() -> list["Workspace"]:
     """Workspaces that hold a model in this process: one per session that opened a model page."""
     return [ws for ws in list(_LIVE) if ws.model is not None]
+
+
+def snapshot_origin(run: TrainingRun, step: int) -> str:
+    """Where a model made from a snapshot comes from, as the sidebar and its next run's record say it."""
+    return f"step {step:,} of {run.label}"
 
 
 class Workspace(Lessons):
@@ -128,6 +133,11 @@ class Workspace(Lessons):
         return cls.from_checkpoint(read_checkpoint(raw), f"uploaded {clean(name, MAX_FILE_NAME)}")
 
     @classmethod
+    def from_snapshot(cls, run: TrainingRun, step: int) -> "Workspace":
+        """The weights `run` had after `step` steps (a time machine snapshot, float16), to train on from there."""
+        return cls(run.snapshot_at(step).model(), snapshot_origin(run, step), [])
+
+    @classmethod
     def from_replaced(cls, old: Replaced) -> "Workspace":
         """A replaced model back as it was, but for the lessons it could undo."""
         ws = cls(old.model(), old.origin, list(old.history), init_seed=old.init_seed)
@@ -188,6 +198,22 @@ class Workspace(Lessons):
         history = self.history
         return history[-1].test_accuracy if history else None
 
+    @property
+    def last_run(self) -> str | None:
+        """The label of the run whose end these weights are (a reloaded or brought back model's too)."""
+        return self.run.label if self.run is not None else self.ended
+
+    def carries_on(self, run: TrainingRun) -> bool:
+        """Whether these weights carry on from where `run` ended: it, or a run started where it ended."""
+        return run.label in lineage(self.runs, self.last_run)
+
+    def misclassified(self, limit: int) -> list[tuple[torch.Tensor, int, int]]:
+        """Test digits the last finished run got wrong: (28 x 28 pixels, true label, prediction)."""
+        if self.run is None or self.run.active or self.run.evaluation is None:
+            return []
+        mnist = load_mnist()
+        return misclassified(self.run.evaluation, mnist.test_images, mnist.test_labels, limit)
+
     def inference_model(self) -> Net:
         """A CPU copy of the weights that no run changes; replaced, never mutated, as a run goes on."""
         return self._published
@@ -198,7 +224,7 @@ class Workspace(Lessons):
         return {"lessons": self.lessons, "before_run": self._lessons_before_run, "undo_tested": tested,
                 "after": self.tested_after_lessons, "before": self.tested_before_lessons,
                 "partial_steps": self.partial_steps_here,
-                "ended": self.run.label if self.run is not None else self.ended,
+                "ended": self.last_run,
                 "accuracy": self.last_accuracy}  # fmt: skip
 
     def resume(self, facts: dict, undo: list[dict[str, torch.Tensor]]) -> None:
@@ -228,13 +254,10 @@ class Workspace(Lessons):
                 raise Busy("A run is already going: stop it first.")
             if self.superseded:
                 raise Refused(SUPERSEDED)
-            if why := refusal(config, self.model.arch):
-                raise Refused(why)
-            device = resolve_device(config.device)  # fails here, in the caller, for a device this machine lacks
+            device = startable(config, self.model.arch)  # fails here, in the caller
             momentum = None
             lessons = self.lessons - self._lessons_before_run
-            after = self.run.label if self.run is not None else self.ended
-            start = start_description(self.origin, self.init_seed, after, lessons, note)
+            start = start_description(self.origin, self.init_seed, self.last_run, lessons, note)
             self._lessons_before_run = self.lessons
             self._before_lessons = []  # undoing a lesson after a run would undo the run as well
             self.tested_after_lessons = None

@@ -18,7 +18,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lenet.memory import collect_soon
 
 if TYPE_CHECKING:
-    from lenet.network.architecture import Architecture
     from lenet.service.runs import TrainingRun
     from lenet.service.workspace import Workspace
     from lenet.training.settings import TrainConfig
@@ -62,10 +61,11 @@ def reset_workspace(to: str) -> None:
 
 def start_training(config: "TrainConfig", from_scratch: bool, init_seed: int = 0) -> None:
     """Start a run on this session's model, or on fresh weights of its network drawn from `init_seed`."""
+    from lenet.service.slots import startable
     from lenet.service.workspace import Workspace
 
     if from_scratch:
-        _startable(config, workspace().model.arch)
+        startable(config, workspace().model.arch)  # refused before the learner's model is replaced
         replace_workspace(Workspace.from_random_init(init_seed, workspace().model.arch))
     workspace().start(config)
 
@@ -74,23 +74,13 @@ def start_again(run: "TrainingRun", **changes: object) -> None:
     """A new run from the very weights `run` started from, with its settings but for `changes`."""
     from dataclasses import replace
 
+    from lenet.service.slots import startable
     from lenet.service.workspace import Workspace
 
     config = replace(run.config, **changes)
-    _startable(config, run.architecture)
+    startable(config, run.architecture)  # refused before the learner's model is replaced
     replace_workspace(Workspace.as_run_started(run))
     workspace().start(config)
-
-
-def _startable(config: "TrainConfig", arch: "Architecture") -> None:
-    """What `Workspace.start` would refuse, refused before the model it would train replaces the learner's."""
-    from lenet.service.slots import refusal
-    from lenet.service.workspace import Refused
-    from lenet.training.devices import resolve_device
-
-    if why := refusal(config, arch):
-        raise Refused(why)
-    resolve_device(config.device)  # a ValueError for a device this machine lacks
 
 
 T = TypeVar("T")

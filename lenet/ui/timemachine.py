@@ -169,18 +169,16 @@ def where(ws: "Workspace") -> str | None:
 def _continue(run_id: str, step: int) -> None:
     """The weights of a run's step (its snapshot) as the session's model, to train on from there; the model
     they replace is kept to bring back."""
-    from lenet.service.workspace import Refused, Workspace  # here, not above: Home's sidebar imports this module
+    from lenet.service.workspace import Refused, Workspace, snapshot_origin  # here: Home's sidebar imports this
 
     ws = st.session_state.workspace
     run = next((run for run in _runs(ws) if run.id == run_id and step in run.snapshot_steps()), None)
     if run is None:  # its snapshots went (a fourth run) while the page was open
         return
-    origin = f"step {step:,} of {run.label}"
-    if ws.origin == origin and ws.run is None and not ws.lessons:  # a second press: it is the model already
+    if ws.origin == snapshot_origin(run, step) and ws.run is None and not ws.lessons:  # a second press
         return
     try:
-        new = Workspace(run.snapshot_at(step).model(), origin, [])
-        st.session_state.workspace = ws.replaced_by(new)
+        st.session_state.workspace = ws.replaced_by(Workspace.from_snapshot(run, step))
         collect_soon()
     except Refused as error:  # a run trains it, or another tab replaced it
         st.session_state[SAID] = str(error)
